@@ -1,0 +1,25 @@
+/* cmd.h — the subcommands of the correu multi-call binary. Each takes the
+ * arguments after its name and the -c configuration path (may be NULL
+ * for commands that do not need one) and returns the exit status. */
+#ifndef CORREU_CMD_H
+#define CORREU_CMD_H
+
+struct cmd_args {
+	const char *config_path;	/* from -c, or NULL */
+	int argc;			/* arguments after the command name */
+	char **argv;
+};
+
+int cmd_init(const struct cmd_args *a);
+int cmd_serve(const struct cmd_args *a);
+int cmd_check_config(const struct cmd_args *a);
+int cmd_user(const struct cmd_args *a);
+int cmd_domain(const struct cmd_args *a);
+int cmd_alias(const struct cmd_args *a);
+int cmd_config_keys(const struct cmd_args *a);
+
+/* Reads and checks the configuration named by -c (or the default
+ * path); prints every problem and returns NULL on failure. */
+struct config *cmd_load_config(const struct cmd_args *a, bool check);
+
+#endif

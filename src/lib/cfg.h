@@ -1,0 +1,96 @@
+/* cfg.h — the configuration file: one "key = value" per line, '#'
+ * comments. Every key is listed once in cfg_keys.c with its type, default
+ * and description; docs/configuration.md documents the same keys (a test
+ * checks they agree). Unknown keys and bad values are errors with
+ * file:line. Relative paths are resolved against the file's directory. */
+#ifndef CORREU_CFG_H
+#define CORREU_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "str.h"
+
+struct config {
+	char *path;		/* absolute path of the file read */
+	char *dir;		/* its directory */
+
+	/* general */
+	char *hostname;
+	char *data_dir;
+	char *user;
+	char *log_level;
+	char *syslog_facility;
+	uint64_t workers;
+
+	/* listeners */
+	struct strv listen;
+	uint64_t smtp_port, submission_port, submissions_port;
+	uint64_t imap_port, imaps_port, pop3_port, pop3s_port;
+	uint64_t https_port, http_port;
+	uint64_t max_connections;
+	uint64_t max_connections_per_ip;
+
+	/* TLS */
+	char *tls_cert;
+	char *tls_key;
+	struct strv tls_extra_cert;	/* "CERTFILE KEYFILE" per entry */
+	char *tls_ciphers;
+	char *tls_ciphersuites;
+
+	/* authentication */
+	bool auth_allow_plaintext;
+	char *password_scheme;
+	uint64_t auth_fail_delay_max;
+	uint64_t auth_fail_block_after;
+	uint64_t auth_fail_block_time;
+
+	/* SMTP */
+	uint64_t message_size_limit;
+	uint64_t smtp_max_recipients;
+	uint64_t smtp_max_commands;
+	uint64_t smtp_max_errors;
+	uint64_t smtp_timeout;
+	uint64_t smtp_data_timeout;
+	char *smtp_bare_newline;
+	char *smtp_banner;
+};
+
+/* Allocates a config with every key at its default. */
+struct config *cfg_new(void);
+void cfg_free(struct config **cfg);
+/* Reads path into cfg. Each problem found is appended to errors as
+ * "file:line: message"; returns -1 if there was any. */
+int cfg_read(struct config *cfg, const char *path, struct strv *errors);
+/* Checks cross-key constraints and that referenced files exist. */
+int cfg_check(const struct config *cfg, struct strv *errors);
+/* Resolves p against the configuration directory; caller frees. */
+char *cfg_path(const struct config *cfg, const char *p);
+
+enum cfg_type {
+	CFG_STR,	/* free text */
+	CFG_PATH,	/* a path, relative to the file's directory */
+	CFG_UINT,	/* decimal number */
+	CFG_PORT,	/* 0..65535, 0 disables the listener */
+	CFG_SIZE,	/* bytes with optional k/M/G */
+	CFG_DURATION,	/* seconds with optional s/m/h/d */
+	CFG_BOOL,	/* yes/no */
+	CFG_LIST,	/* space-separated; repeated lines append */
+	CFG_LINES,	/* one entry per line; repeated lines append */
+	CFG_ENUM,	/* one of the '|'-separated choices */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;	/* default as written in a file ("" = empty) */
+	const char *choices;	/* CFG_ENUM only */
+	const char *doc;
+};
+
+extern const struct cfg_key cfg_keys[];
+extern const size_t cfg_keys_count;
+const struct cfg_key *cfg_key_find(const char *name);
+
+#endif

@@ -1,0 +1,62 @@
+/* cfg_keys.c — the table of every configuration key: type, default,
+ * one-line description. docs/configuration.md must list the same keys. */
+#include "cfg.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define K(name, type, def, doc) { #name, type, offsetof(struct config, name), def, NULL, doc }
+#define E(name, choices, def, doc) { #name, CFG_ENUM, offsetof(struct config, name), def, choices, doc }
+
+const struct cfg_key cfg_keys[] = {
+	K(hostname, CFG_STR, "", "name announced in greetings and Received: headers; empty = the machine's host name"),
+	K(data_dir, CFG_PATH, "data", "directory holding accounts, mail, queue and runtime sockets"),
+	K(user, CFG_STR, "correu", "unprivileged system user the server drops to when started as root"),
+	E(log_level, "debug|info|warn|error", "info", "least severe level that is logged"),
+	K(syslog_facility, CFG_STR, "", "also log to syslog with this facility (mail, daemon, local0..local7); empty = stderr only"),
+	K(workers, CFG_UINT, "0", "number of worker processes; 0 = one per CPU"),
+
+	K(listen, CFG_LIST, "* ::", "addresses every listener binds; * = all IPv4, :: = all IPv6"),
+	K(smtp_port, CFG_PORT, "25", "SMTP (MX) port with STARTTLS; 0 disables"),
+	K(submission_port, CFG_PORT, "587", "submission port with STARTTLS; 0 disables"),
+	K(submissions_port, CFG_PORT, "465", "submission port with implicit TLS; 0 disables"),
+	K(imap_port, CFG_PORT, "143", "IMAP port with STARTTLS; 0 disables"),
+	K(imaps_port, CFG_PORT, "993", "IMAP port with implicit TLS; 0 disables"),
+	K(pop3_port, CFG_PORT, "110", "POP3 port with STLS; 0 disables"),
+	K(pop3s_port, CFG_PORT, "995", "POP3 port with implicit TLS; 0 disables"),
+	K(https_port, CFG_PORT, "443", "webmail HTTPS port; 0 disables"),
+	K(http_port, CFG_PORT, "80", "plain HTTP port that only redirects to HTTPS; 0 disables"),
+	K(max_connections, CFG_UINT, "5000", "connections at once per protocol (across all workers)"),
+	K(max_connections_per_ip, CFG_UINT, "50", "connections at once per client IP address and protocol"),
+
+	K(tls_cert, CFG_PATH, "tls/cert.pem", "default certificate chain (PEM)"),
+	K(tls_key, CFG_PATH, "tls/key.pem", "private key of tls_cert (PEM)"),
+	K(tls_extra_cert, CFG_LINES, "", "\"CERTFILE KEYFILE\": another certificate, chosen when the client's SNI matches one of its names; repeatable"),
+	K(tls_ciphers, CFG_STR, "ECDHE+AESGCM:ECDHE+CHACHA20", "OpenSSL cipher list for TLS 1.2"),
+	K(tls_ciphersuites, CFG_STR, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256", "OpenSSL TLS 1.3 cipher suites"),
+
+	K(auth_allow_plaintext, CFG_BOOL, "no", "allow authentication without TLS (tests only)"),
+	E(password_scheme, "yescrypt|sha512-crypt|bcrypt|argon2id", "yescrypt", "hash scheme for new passwords"),
+	K(auth_fail_delay_max, CFG_DURATION, "15s", "longest delay added to a failed authentication"),
+	K(auth_fail_block_after, CFG_UINT, "10", "failures per IP or account within auth_fail_block_time before further attempts are refused"),
+	K(auth_fail_block_time, CFG_DURATION, "15m", "window and length of an authentication block"),
+
+	K(message_size_limit, CFG_SIZE, "50M", "largest message accepted (SIZE)"),
+	K(smtp_max_recipients, CFG_UINT, "1000", "recipients per message"),
+	K(smtp_max_commands, CFG_UINT, "10000", "commands per SMTP session"),
+	K(smtp_max_errors, CFG_UINT, "20", "errors per SMTP session before 421 and disconnect"),
+	K(smtp_timeout, CFG_DURATION, "5m", "SMTP server wait for the next command (RFC 5321 4.5.3.2.7)"),
+	K(smtp_data_timeout, CFG_DURATION, "10m", "SMTP server wait for message data between reads"),
+	E(smtp_bare_newline, "reject|normalize", "reject", "bare LF or CR in message data: reject with 5xx, or convert to CRLF"),
+	K(smtp_banner, CFG_STR, "ESMTP correu", "text after the host name in the 220 greeting"),
+};
+
+const size_t cfg_keys_count = N_ELEMENTS(cfg_keys);
+
+const struct cfg_key *cfg_key_find(const char *name)
+{
+	for (size_t i = 0; i < cfg_keys_count; i++)
+		if (strcmp(cfg_keys[i].name, name) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}

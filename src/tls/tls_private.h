@@ -1,0 +1,12 @@
+/* tls_private.h — OpenSSL handles behind struct tls_server/tls_client,
+ * shared by the files of src/tls only. */
+#ifndef CORREU_TLS_PRIVATE_H
+#define CORREU_TLS_PRIVATE_H
+
+#include <openssl/ssl.h>
+#include "tls.h"
+
+SSL *tls_server_ssl_new(struct tls_server *ts);
+SSL *tls_client_ssl_new(struct tls_client *tc, const char *sni_host);
+
+#endif
