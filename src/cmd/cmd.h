@@ -4,6 +4,10 @@
 #ifndef CORREU_CMD_H
 #define CORREU_CMD_H
 
+#include <stdbool.h>
+
+struct config;
+
 struct cmd_args {
 	const char *config_path;	/* from -c, or NULL */
 	int argc;			/* arguments after the command name */

@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,11 +142,16 @@ char *cfg_path(const struct config *cfg, const char *p)
 }
 
 static void add_error(struct strv *errors, const char *file, unsigned line,
-		      const char *fmt, const char *a, const char *b)
+		      const char *fmt, ...) ATTR_FORMAT(4, 5);
+static void add_error(struct strv *errors, const char *file, unsigned line,
+		      const char *fmt, ...)
 {
 	struct buf msg = BUF_INIT;
 	buf_appendf(&msg, "%s:%u: ", file, line);
-	buf_appendf(&msg, fmt, a, b);
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vappendf(&msg, fmt, ap);
+	va_end(ap);
 	strv_push_owned(errors, buf_steal(&msg));
 }
 
@@ -175,7 +181,7 @@ int cfg_read(struct config *cfg, const char *path, struct strv *errors)
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if ((size_t)len != strlen(line)) {
-			add_error(errors, path, lineno, "%s%s", "NUL byte in line", "");
+			add_error(errors, path, lineno, "NUL byte in line");
 			continue;
 		}
 		char *hash = strchr(line, '#');
@@ -186,7 +192,7 @@ int cfg_read(struct config *cfg, const char *path, struct strv *errors)
 			continue;
 		char *eq = strchr(line, '=');
 		if (eq == NULL) {
-			add_error(errors, path, lineno, "expected \"key = value\", got \"%s\"%s", line, "");
+			add_error(errors, path, lineno, "expected \"key = value\", got \"%s\"", line);
 			continue;
 		}
 		*eq = '\0';
@@ -194,7 +200,7 @@ int cfg_read(struct config *cfg, const char *path, struct strv *errors)
 		char *value = str_trim(eq + 1);
 		const struct cfg_key *key = cfg_key_find(name);
 		if (key == NULL) {
-			add_error(errors, path, lineno, "unknown key \"%s\"%s", name, "");
+			add_error(errors, path, lineno, "unknown key \"%s\"", name);
 			continue;
 		}
 		size_t idx = (size_t)(key - cfg_keys);

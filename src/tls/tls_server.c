@@ -103,7 +103,7 @@ static SSL_CTX *server_ctx_new(const char *cert, const char *key, const char *ci
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-			    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_CLIENT_RENEGOTIATION |
+			    SSL_OP_NO_RENEGOTIATION |
 			    SSL_OP_SINGLE_ECDH_USE | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Idle connections must stay small: let OpenSSL drop its buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <stdlib.h>
 #include "buf.h"
 
 static void test_append_consume(void **state)
