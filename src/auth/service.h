@@ -29,8 +29,14 @@ struct service_env {
 	struct tls_server *tls;
 	struct auth_client *auth;
 	struct auth_db *accounts;
-	/* Called by a session when it ends, so the worker can keep its
-	 * connection counts (limits) right. */
+	/* Called by a session as it starts: false means a connection limit
+	 * (total or per IP, cfg max_connections*) is reached; the session
+	 * then sends its protocol's "busy" reply (421 / * BYE / -ERR),
+	 * closes, and does not call session_ended. */
+	bool (*session_begin)(const struct service_env *env, enum service_kind kind,
+			      const char *peer_ip);
+	/* Called by a session when it ends (after a true session_begin), so
+	 * the worker can keep its connection counts right. */
 	void (*session_ended)(const struct service_env *env, enum service_kind kind,
 			      const char *peer_ip);
 	/* Incremented by the worker for each session it starts; a worker
