@@ -44,6 +44,7 @@ struct config {
 	uint64_t auth_fail_delay_max;
 	uint64_t auth_fail_block_after;
 	uint64_t auth_fail_block_time;
+	char *recipient_delimiter;
 
 	/* SMTP */
 	uint64_t message_size_limit;

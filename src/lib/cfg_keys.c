@@ -40,6 +40,7 @@ const struct cfg_key cfg_keys[] = {
 	K(auth_fail_delay_max, CFG_DURATION, "15s", "longest delay added to a failed authentication"),
 	K(auth_fail_block_after, CFG_UINT, "10", "failures per IP or account within auth_fail_block_time before further attempts are refused"),
 	K(auth_fail_block_time, CFG_DURATION, "15m", "window and length of an authentication block"),
+	K(recipient_delimiter, CFG_STR, "+", "separates a local part from its extension (user+tag@domain delivers to user); empty disables; only the first character counts"),
 
 	K(message_size_limit, CFG_SIZE, "50M", "largest message accepted (SIZE)"),
 	K(smtp_max_recipients, CFG_UINT, "1000", "recipients per message"),
