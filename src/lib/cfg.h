@@ -54,7 +54,25 @@ struct config {
 	uint64_t smtp_timeout;
 	uint64_t smtp_data_timeout;
 	char *smtp_bare_newline;
+	uint64_t smtp_line_length_limit;
 	char *smtp_banner;
+
+	/* outbound delivery and queue */
+	char * dns_resolver;
+	char * dns_trust_anchor;
+	uint64_t smtp_out_port;
+	char * smtp_out_tls;
+	struct strv smtp_out_tls_policy;
+	char * smtp_out_ca_file;
+	uint64_t smtp_out_connect_timeout;
+	uint64_t smtp_out_timeout;
+	uint64_t smtp_out_dest_concurrency;
+	uint64_t smtp_out_max_connections;
+	uint64_t smtp_out_idle_time;
+	uint64_t queue_retry_min;
+	uint64_t queue_retry_max;
+	uint64_t queue_lifetime;
+	uint64_t queue_delay_warning;
 };
 
 /* Allocates a config with every key at its default. */

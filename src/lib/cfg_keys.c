@@ -49,7 +49,24 @@ const struct cfg_key cfg_keys[] = {
 	K(smtp_timeout, CFG_DURATION, "5m", "SMTP server wait for the next command (RFC 5321 4.5.3.2.7)"),
 	K(smtp_data_timeout, CFG_DURATION, "10m", "SMTP server wait for message data between reads"),
 	E(smtp_bare_newline, "reject|normalize", "reject", "bare LF or CR in message data: reject with 5xx, or convert to CRLF"),
+	K(smtp_line_length_limit, CFG_UINT, "998", "longest message line accepted, without CRLF (RFC 5322 2.1.1); 0 = no limit"),
 	K(smtp_banner, CFG_STR, "ESMTP correu", "text after the host name in the 220 greeting"),
+
+	K(dns_resolver, CFG_STR, "", "resolver to ask, ADDR or ADDR@PORT (e.g. 127.0.0.1@5353); empty = the system resolver of /etc/resolv.conf"),
+	K(dns_trust_anchor, CFG_PATH, "", "DNSSEC trust anchor file (zone-file format) for validating answers; empty = no validation"),
+	K(smtp_out_port, CFG_PORT, "25", "TCP port of other servers for outbound SMTP (tests use a high port)"),
+	E(smtp_out_tls, "none|may|encrypt|verify", "may", "outbound TLS: none, may (STARTTLS when offered), encrypt (required), verify (required, certificate and MX host name checked)"),
+	K(smtp_out_tls_policy, CFG_LINES, "", "\"DOMAIN POLICY\": smtp_out_tls for one destination domain; repeatable"),
+	K(smtp_out_ca_file, CFG_PATH, "", "CA certificates (PEM) for smtp_out_tls verify; empty = the system trust store"),
+	K(smtp_out_connect_timeout, CFG_DURATION, "30s", "wait for an outbound TCP connection, the greeting and the TLS handshake"),
+	K(smtp_out_timeout, CFG_DURATION, "5m", "wait for each reply of a remote server (twice as long after the message data)"),
+	K(smtp_out_dest_concurrency, CFG_UINT, "10", "outbound connections at once to one destination domain"),
+	K(smtp_out_max_connections, CFG_UINT, "100", "outbound connections at once in total"),
+	K(smtp_out_idle_time, CFG_DURATION, "2s", "how long an idle outbound connection waits for another message to the same destination"),
+	K(queue_retry_min, CFG_DURATION, "5m", "first retry after a temporary failure; each later interval doubles"),
+	K(queue_retry_max, CFG_DURATION, "1h", "longest interval between delivery attempts"),
+	K(queue_lifetime, CFG_DURATION, "5d", "how long a message is retried before it is returned to the sender"),
+	K(queue_delay_warning, CFG_DURATION, "0", "send a delay DSN once a message has waited this long; 0 = never"),
 };
 
 const size_t cfg_keys_count = N_ELEMENTS(cfg_keys);
