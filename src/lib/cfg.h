@@ -58,12 +58,12 @@ struct config {
 	char *smtp_banner;
 
 	/* outbound delivery and queue */
-	char * dns_resolver;
-	char * dns_trust_anchor;
+	char *dns_resolver;
+	char *dns_trust_anchor;
 	uint64_t smtp_out_port;
-	char * smtp_out_tls;
+	char *smtp_out_tls;
 	struct strv smtp_out_tls_policy;
-	char * smtp_out_ca_file;
+	char *smtp_out_ca_file;
 	uint64_t smtp_out_connect_timeout;
 	uint64_t smtp_out_timeout;
 	uint64_t smtp_out_dest_concurrency;

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include "buf.h"
 #include "cfg.h"
 
 /* DSN NOTIFY= bits (RFC 3461); 0 means the client gave none, which is
@@ -97,6 +98,15 @@ struct queue_rcpt *queue_envelope_add_rcpt(struct queue_envelope *env, const cha
 					   unsigned notify, const char *orcpt);
 /* Deep copy of src into dst (dst is initialised here). */
 void queue_envelope_copy(struct queue_envelope *dst, const struct queue_envelope *src);
+
+/* "NEVER", "SUCCESS,FAILURE", ... or "" for 0. */
+void queue_notify_format(unsigned notify, struct buf *out);
+/* Parses a DSN NOTIFY= value (case-insensitive); -1 if invalid
+ * (unknown word, NEVER combined with others). */
+int queue_notify_parse(const char *s, unsigned *notify_r);
+/* Whether a recipient asked for the given DSN kind (FAILURE and DELAY
+ * are the default when NOTIFY was not given). */
+bool queue_rcpt_wants(const struct queue_rcpt *r, unsigned kind);
 
 /* A new unique queue id (letters and digits only); thread-safe; caller
  * frees. */
