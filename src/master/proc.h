@@ -9,7 +9,7 @@
 
 /* Looks up cfg->user. When running as root and the user is missing,
  * prints what to do and returns -1. When not root, returns 0 and leaves
- * *uid_r/*gid_r at the current ids. */
+ * uid_r and gid_r at the current ids. */
 int proc_lookup_user(const struct config *cfg, uid_t *uid_r, gid_t *gid_r);
 /* As root: switches to cfg->user (groups, gid, uid) for good, sets
  * no_new_privs and the parent-death signal. Not root: only the last two.

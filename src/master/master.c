@@ -1,0 +1,408 @@
+/* master.c — the root supervisor. Binds listeners and loads TLS keys as
+ * root, then only forks, watches and signals children: it runs no event
+ * loop and parses no network input, so its attack surface is the
+ * configuration file. Signals are taken synchronously (sigtimedwait);
+ * children start with a clean signal state and their own libuv loop. */
+#include "master.h"
+#include "auth_server.h"
+#include "connlimit.h"
+#include "fsutil.h"
+#include "listener.h"
+#include "log.h"
+#include "proc.h"
+#include "tls.h"
+#include "worker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum child_role {
+	ROLE_AUTH,
+	ROLE_WORKER,
+};
+
+static const char *const role_names[] = {
+	[ROLE_AUTH] = "auth",
+	[ROLE_WORKER] = "worker",
+};
+
+struct child {
+	enum child_role role;
+	unsigned index;		/* worker row in connlimit */
+	pid_t pid;		/* 0 = not running */
+	time_t started;
+	time_t restart_at;	/* when to start again, 0 = not scheduled */
+	unsigned fast_deaths;
+	bool retiring;		/* old generation: do not restart */
+};
+
+struct master {
+	struct config *cfg;
+	struct tls_server *tls;
+	struct listener_set listeners;
+	struct connlimit *limits;
+	struct child *children;
+	size_t n_children;
+	bool rows_used[CONNLIMIT_MAX_WORKERS];
+	bool stopping;
+};
+
+static struct master M;
+
+static unsigned worker_count(const struct config *cfg)
+{
+	if (cfg->workers > 0)
+		return cfg->workers > CONNLIMIT_MAX_WORKERS / 2 ? CONNLIMIT_MAX_WORKERS / 2 :
+			(unsigned)cfg->workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+}
+
+static void child_main(struct child *c)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	for (size_t i = 0; i < N_ELEMENTS(sigs); i++)
+		signal(sigs[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	char name[32];
+	if (c->role == ROLE_WORKER)
+		snprintf(name, sizeof(name), "worker%u", c->index);
+	else
+		snprintf(name, sizeof(name), "%s", role_names[c->role]);
+	proc_set_title(name);
+	if (c->role != ROLE_WORKER)
+		listener_set_close(&M.listeners, NULL);
+	proc_drop_privileges(M.cfg, name);
+
+	int status = 1;
+	switch (c->role) {
+	case ROLE_AUTH:
+		status = auth_server_run(M.cfg);
+		break;
+	case ROLE_WORKER:
+		status = worker_run(M.cfg, M.tls, &M.listeners, M.limits, c->index);
+		break;
+	}
+	exit(status);
+}
+
+static void child_start(struct child *c)
+{
+	if (c->role == ROLE_WORKER)
+		connlimit_reset_worker(M.limits, c->index);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork for %s: %s; retrying in 5 s", role_names[c->role], strerror(errno));
+		c->restart_at = time(NULL) + 5;
+		return;
+	}
+	if (pid == 0)
+		child_main(c);
+	c->pid = pid;
+	c->started = time(NULL);
+	c->restart_at = 0;
+}
+
+static struct child *child_add(enum child_role role, unsigned index)
+{
+	M.children = x_reallocarray(M.children, M.n_children + 1, sizeof(*M.children));
+	struct child *c = &M.children[M.n_children++];
+	memset(c, 0, sizeof(*c));
+	c->role = role;
+	c->index = index;
+	return c;
+}
+
+static unsigned alloc_row(void)
+{
+	for (unsigned i = 0; i < CONNLIMIT_MAX_WORKERS; i++) {
+		if (!M.rows_used[i]) {
+			M.rows_used[i] = true;
+			return i;
+		}
+	}
+	return CONNLIMIT_MAX_WORKERS;	/* counted nowhere; limits off */
+}
+
+static void start_workers(void)
+{
+	unsigned n = worker_count(M.cfg);
+	for (unsigned i = 0; i < n; i++)
+		child_start(child_add(ROLE_WORKER, alloc_row()));
+}
+
+static void describe_exit(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, size, "stopped (status %d)", status);
+}
+
+static void remove_child(size_t i)
+{
+	if (M.children[i].role == ROLE_WORKER && M.children[i].index < CONNLIMIT_MAX_WORKERS) {
+		connlimit_reset_worker(M.limits, M.children[i].index);
+		M.rows_used[M.children[i].index] = false;
+	}
+	memmove(&M.children[i], &M.children[i + 1], (M.n_children - i - 1) * sizeof(*M.children));
+	M.n_children--;
+}
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < M.n_children; i++) {
+			struct child *c = &M.children[i];
+			if (c->pid != pid)
+				continue;
+			char how[128];
+			describe_exit(status, how, sizeof(how));
+			c->pid = 0;
+			if (M.stopping || c->retiring) {
+				log_info("%s %u (pid %d) %s", role_names[c->role], c->index, (int)pid, how);
+				remove_child(i);
+				break;
+			}
+			time_t now = time(NULL);
+			bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+			if (now - c->started < 5)
+				c->fast_deaths++;
+			else
+				c->fast_deaths = 0;
+			unsigned delay = c->fast_deaths == 0 ? 0 :
+				c->fast_deaths > 6 ? 60 : 1u << (c->fast_deaths - 1);
+			(clean ? log_info : log_error)("%s %u (pid %d) %s; restarting%s%u s",
+				role_names[c->role], c->index, (int)pid, how,
+				delay ? " in " : " now, ", delay);
+			if (c->role == ROLE_WORKER)
+				connlimit_reset_worker(M.limits, c->index);
+			c->restart_at = now + delay;
+			if (delay == 0)
+				child_start(c);
+			break;
+		}
+	}
+}
+
+static void signal_children(int sig, bool include_retiring)
+{
+	for (size_t i = 0; i < M.n_children; i++)
+		if (M.children[i].pid > 0 && (include_retiring || !M.children[i].retiring))
+			kill(M.children[i].pid, sig);
+}
+
+static bool any_running(void)
+{
+	for (size_t i = 0; i < M.n_children; i++)
+		if (M.children[i].pid > 0)
+			return true;
+	return false;
+}
+
+static void shutdown_all(const sigset_t *set)
+{
+	M.stopping = true;
+	log_info("shutting down");
+	signal_children(SIGTERM, true);
+	time_t deadline = time(NULL) + 10;
+	while (any_running() && time(NULL) < deadline) {
+		struct timespec ts = { 1, 0 };
+		siginfo_t info;
+		if (sigtimedwait(set, &info, &ts) == SIGCHLD || errno == EAGAIN)
+			reap();
+	}
+	if (any_running()) {
+		log_warn("children still running after 10 s; killing them");
+		signal_children(SIGKILL, true);
+		while (any_running()) {
+			struct timespec ts = { 1, 0 };
+			siginfo_t info;
+			sigtimedwait(set, &info, &ts);
+			reap();
+		}
+	}
+	listener_set_close(&M.listeners, NULL);
+	listener_set_free(&M.listeners);
+	log_info("stopped");
+}
+
+static void reload(void)
+{
+	log_info("reloading %s", M.cfg->path);
+	struct config *cfg = cfg_new();
+	struct strv errors;
+	strv_init(&errors);
+	if (cfg_read(cfg, M.cfg->path, &errors) < 0 || cfg_check(cfg, &errors) < 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			log_error("%s", errors.v[i]);
+		log_error("reload refused: configuration has errors; still running the old one");
+		strv_free(&errors);
+		cfg_free(&cfg);
+		return;
+	}
+	strv_free(&errors);
+	const char *error;
+	struct tls_server *tls = tls_server_new(cfg, &error);
+	if (tls == NULL) {
+		log_error("reload refused: TLS: %s", error);
+		cfg_free(&cfg);
+		return;
+	}
+	struct listener_set set;
+	if (listener_set_bind(&set, cfg, &M.listeners, &error) < 0) {
+		log_error("reload refused: %s", error);
+		tls_server_free(&tls);
+		cfg_free(&cfg);
+		return;
+	}
+	enum log_level level;
+	if (log_level_parse(cfg->log_level, &level) == 0)
+		log_set_level(level);
+	/* Old workers finish their sessions; a new generation accepts. */
+	for (size_t i = 0; i < M.n_children; i++) {
+		struct child *c = &M.children[i];
+		if (c->role != ROLE_WORKER || c->retiring)
+			continue;
+		c->retiring = true;
+		if (c->pid > 0)
+			kill(c->pid, SIGUSR1);
+		else
+			c->restart_at = 0;
+	}
+	for (size_t i = 0; i < M.n_children;) {
+		if (M.children[i].retiring && M.children[i].pid == 0)
+			remove_child(i);
+		else
+			i++;
+	}
+	listener_set_close(&M.listeners, &set);
+	listener_set_free(&M.listeners);
+	M.listeners = set;
+	tls_server_free(&M.tls);
+	M.tls = tls;
+	cfg_free(&M.cfg);
+	M.cfg = cfg;
+	start_workers();
+	/* The others re-read the file themselves. */
+	for (size_t i = 0; i < M.n_children; i++)
+		if (M.children[i].role != ROLE_WORKER && M.children[i].pid > 0)
+			kill(M.children[i].pid, SIGHUP);
+	log_info("reload done");
+}
+
+/* Creates the runtime directories and removes spool files left by a
+ * previous run (never acknowledged, so never promised to anyone). */
+static int prepare_dirs(uid_t uid, gid_t gid)
+{
+	static const char *const subdirs[] = { "run", "spool", "mail" };
+	for (size_t i = 0; i < N_ELEMENTS(subdirs); i++) {
+		char *p = x_asprintf("%s/%s", M.cfg->data_dir, subdirs[i]);
+		if (mkdir_p(p, 0750) < 0) {
+			log_error("cannot create %s: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		if (geteuid() == 0 && chown(p, uid, gid) < 0)
+			log_warn("chown %s: %s", p, strerror(errno));
+		free(p);
+	}
+	char *spool = x_asprintf("%s/spool", M.cfg->data_dir);
+	DIR *d = opendir(spool);
+	if (d != NULL) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			char *p = x_asprintf("%s/%s", spool, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	free(spool);
+	return 0;
+}
+
+int master_run(struct config *cfg)
+{
+	M.cfg = cfg;
+	proc_set_title("master");
+	uid_t uid;
+	gid_t gid;
+	if (proc_lookup_user(cfg, &uid, &gid) < 0)
+		return 1;
+	const char *error;
+	M.tls = tls_server_new(cfg, &error);
+	if (M.tls == NULL) {
+		log_error("TLS certificate %s / key %s: %s", cfg->tls_cert, cfg->tls_key, error);
+		return 1;
+	}
+	if (listener_set_bind(&M.listeners, cfg, NULL, &error) < 0) {
+		log_error("%s", error);
+		return 1;
+	}
+	if (prepare_dirs(uid, gid) < 0)
+		return 1;
+	M.limits = connlimit_new();
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	for (size_t i = 0; i < M.listeners.n; i++)
+		log_info("listening on %s port %u (%s)", M.listeners.v[i].addr, M.listeners.v[i].port,
+			 listener_kind_name(M.listeners.v[i].kind));
+	child_start(child_add(ROLE_AUTH, 0));
+	start_workers();
+	log_info("correu started (%s), %u workers, data in %s", cfg->hostname,
+		 worker_count(cfg), cfg->data_dir);
+
+	for (;;) {
+		time_t now = time(NULL), next = 0;
+		for (size_t i = 0; i < M.n_children; i++) {
+			struct child *c = &M.children[i];
+			if (c->pid == 0 && c->restart_at != 0 && !c->retiring) {
+				if (c->restart_at <= now)
+					child_start(c);
+				else if (next == 0 || c->restart_at < next)
+					next = c->restart_at;
+			}
+		}
+		struct timespec ts = { next > now ? next - now : 60, 0 };
+		siginfo_t info;
+		int sig = sigtimedwait(&set, &info, &ts);
+		if (sig == SIGCHLD) {
+			reap();
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			shutdown_all(&set);
+			break;
+		} else if (sig == SIGHUP) {
+			reload();
+		}
+	}
+	tls_server_free(&M.tls);
+	cfg_free(&M.cfg);
+	free(M.children);
+	return 0;
+}

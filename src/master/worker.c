@@ -1,0 +1,166 @@
+/* worker.c — the worker process: accepts connections on the inherited
+ * listening sockets and starts protocol sessions on one event loop.
+ * Runs unprivileged. */
+#include "worker.h"
+#include "auth_client.h"
+#include "auth_db.h"
+#include "log.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct worker_listener {
+	uv_poll_t poll;
+	int fd;
+	enum service_kind kind;
+	service_start_t *start;
+};
+
+struct worker {
+	uv_loop_t *loop;
+	struct service_env env;
+	struct connlimit *limits;
+	unsigned index;
+	unsigned active;
+	struct worker_listener *listeners;
+	size_t n_listeners;
+	uv_signal_t sig_term, sig_int, sig_usr1;
+	uv_timer_t drain_timer;
+	bool draining;
+};
+
+static struct worker worker;
+
+static bool worker_session_begin(const struct service_env *env, enum service_kind kind,
+				 const char *ip)
+{
+	const struct config *cfg = env->cfg;
+	return connlimit_acquire(worker.limits, worker.index, kind, ip,
+				 (unsigned)cfg->max_connections,
+				 (unsigned)cfg->max_connections_per_ip);
+}
+
+static void worker_session_ended(const struct service_env *env, enum service_kind kind,
+				 const char *ip)
+{
+	(void)env;
+	connlimit_release(worker.limits, worker.index, kind, ip);
+	if (worker.draining && worker.active == 0)
+		uv_stop(worker.loop);
+}
+
+static void accept_cb(uv_poll_t *p, int status, int events)
+{
+	struct worker_listener *l = p->data;
+	(void)events;
+	if (status < 0)
+		return;
+	/* A bounded batch per wake-up keeps other listeners responsive. */
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_error("accept: %s (raise the open files limit)", strerror(errno));
+			return;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		l->start(&worker.env, l->kind, fd);
+	}
+}
+
+static void stop_listening(void)
+{
+	for (size_t i = 0; i < worker.n_listeners; i++) {
+		uv_poll_stop(&worker.listeners[i].poll);
+		close(worker.listeners[i].fd);
+	}
+}
+
+static void drain_timeout_cb(uv_timer_t *t)
+{
+	(void)t;
+	log_info("drain period over with %u sessions open; exiting", worker.active);
+	uv_stop(worker.loop);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	(void)h;
+	if (signum == SIGUSR1) {
+		if (worker.draining)
+			return;
+		/* Reload: a new generation accepts now; finish ours. */
+		worker.draining = true;
+		stop_listening();
+		log_info("draining: %u sessions open", worker.active);
+		if (worker.active == 0) {
+			uv_stop(worker.loop);
+			return;
+		}
+		uv_timer_init(worker.loop, &worker.drain_timer);
+		uv_timer_start(&worker.drain_timer, drain_timeout_cb, 3600 * 1000, 0);
+		uv_unref((uv_handle_t *)&worker.drain_timer);
+		return;
+	}
+	uv_stop(worker.loop);
+}
+
+int worker_run(const struct config *cfg, struct tls_server *tls,
+	       const struct listener_set *listeners, struct connlimit *limits,
+	       unsigned index)
+{
+	/* fsync batches of many sessions run in parallel (DESIGN.md). */
+	setenv("UV_THREADPOOL_SIZE", "32", 0);
+	worker.loop = uv_default_loop();
+	worker.limits = limits;
+	worker.index = index;
+	const char *error;
+	struct auth_db *db = auth_db_open(cfg, false, &error);
+	if (db == NULL)
+		log_fatal("cannot open the accounts database: %s", error);
+	worker.env = (struct service_env){
+		.loop = worker.loop,
+		.cfg = cfg,
+		.tls = tls,
+		.auth = auth_client_new(worker.loop, cfg),
+		.accounts = db,
+		.session_begin = worker_session_begin,
+		.session_ended = worker_session_ended,
+		.active_sessions = &worker.active,
+	};
+	worker.listeners = x_calloc(listeners->n + 1, sizeof(*worker.listeners));
+	for (size_t i = 0; i < listeners->n; i++) {
+		const struct listener *src = &listeners->v[i];
+		service_start_t *start = src->kind < SERVICE_COUNT ?
+			worker_service((enum service_kind)src->kind) : NULL;
+		if (start == NULL) {
+			/* Not ours (web) or not built yet: never accept here. */
+			close(src->fd);
+			continue;
+		}
+		struct worker_listener *l = &worker.listeners[worker.n_listeners++];
+		l->fd = src->fd;
+		l->kind = (enum service_kind)src->kind;
+		l->start = start;
+		uv_poll_init_socket(worker.loop, &l->poll, l->fd);
+		l->poll.data = l;
+		uv_poll_start(&l->poll, UV_READABLE, accept_cb);
+	}
+	uv_signal_init(worker.loop, &worker.sig_term);
+	uv_signal_start(&worker.sig_term, signal_cb, SIGTERM);
+	uv_signal_init(worker.loop, &worker.sig_int);
+	uv_signal_start(&worker.sig_int, signal_cb, SIGINT);
+	uv_signal_init(worker.loop, &worker.sig_usr1);
+	uv_signal_start(&worker.sig_usr1, signal_cb, SIGUSR1);
+	log_info("worker %u ready: %zu listeners", index, worker.n_listeners);
+	uv_run(worker.loop, UV_RUN_DEFAULT);
+	log_info("worker %u exiting", index);
+	return 0;
+}
