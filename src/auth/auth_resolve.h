@@ -22,7 +22,13 @@ struct auth_resolved {
 void auth_resolved_init(struct auth_resolved *r);
 void auth_resolved_free(struct auth_resolved *r);
 /* Resolves address (already syntax-checked "local@domain"). Results are
- * appended to r. */
+ * appended to r without duplicates, so one r can collect every RCPT of a
+ * message. Lookup order for an address of ours: its alias, its user; the
+ * same without the "+tag" extension (delimiter, normally cfg's
+ * recipient_delimiter[0]; '\0' disables); the domain's catch-all
+ * "@domain". Aliases expand recursively (depth limit 16); an alias that
+ * names itself delivers to the user of that name; loops end. An alias
+ * whose targets all lead nowhere counts as unknown. */
 enum auth_resolve_result auth_resolve(struct auth_db *db, const char *address,
 				      char delimiter, struct auth_resolved *r);
 
