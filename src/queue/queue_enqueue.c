@@ -115,7 +115,7 @@ int queue_enqueue(const struct config *cfg, int fd, const char *path, size_t ski
 		e.skip = 0;
 		break;
 	}
-	if (queue_env_save(cfg, &e, error_r) < 0) {
+	if (queue_env_save(cfg, &e, true, error_r) < 0) {
 		unlink(msg);
 		goto out;
 	}

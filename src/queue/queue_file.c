@@ -74,7 +74,7 @@ int queue_env_load(const struct config *cfg, const char *id, struct queue_envelo
 }
 
 int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
-		   const char **error_r)
+		   bool sync_dir, const char **error_r)
 {
 	static atomic_uint seq;
 	struct buf b = BUF_INIT;
@@ -102,7 +102,7 @@ int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
 		unlink(tmp);
 		goto out;
 	}
-	if (fsync_parent_dir(path) < 0) {
+	if (sync_dir && fsync_parent_dir(path) < 0) {
 		*error_r = "cannot fsync the queue directory";
 		goto out;
 	}
@@ -128,9 +128,6 @@ int queue_remove(const struct config *cfg, const char *id, const char **error_r)
 		ret = -1;
 	} else if (unlink(msg) < 0 && errno != ENOENT) {
 		*error_r = "cannot remove the message file";
-		ret = -1;
-	} else if (fsync_parent_dir(env) < 0) {
-		*error_r = "cannot fsync the queue directory";
 		ret = -1;
 	}
 	free(env);

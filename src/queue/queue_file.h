@@ -21,12 +21,16 @@ int queue_dirs_ensure(const struct config *cfg, const char **error_r);
  * (ENOENT when the message is not, or no longer, queued). */
 int queue_env_load(const struct config *cfg, const char *id, struct queue_envelope *env,
 		   const char **error_r);
-/* Replaces ID.env: temporary file, fsync, rename, fsync of the queue
- * directory. */
+/* Replaces ID.env: temporary file, fdatasync, rename; with sync_dir
+ * also fsyncs the queue directory (needed when the rename commits a new
+ * message; a state update that a power loss undoes only causes a
+ * repeated attempt, so it may skip it). */
 int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
-		   const char **error_r);
+		   bool sync_dir, const char **error_r);
 /* Removes a message: its envelope first (the commit point), then the
- * message file, then fsyncs the directory. ENOENT is not an error. */
+ * message file. ENOENT is not an error. The directory is not fsynced:
+ * a power loss right after can bring the message back for one more
+ * (duplicate) delivery, never lose one. */
 int queue_remove(const struct config *cfg, const char *id, const char **error_r);
 
 /* Opens the message file of env read-only; the message starts at
