@@ -23,8 +23,10 @@ enum mail_envelope_field {
 	MAIL_ENVELOPE_FIELD_COUNT
 };
 
-/* Raw unfolded values (RFC 2047 words not decoded), NULL when absent.
- * The first occurrence of each field counts. */
+/* Raw values as in the header: leading whitespace removed, line folding
+ * (CRLF + WSP) kept, RFC 2047 words not decoded; NULL when absent. The
+ * first occurrence of each field counts. Use mail_header_unfold() or
+ * mail_rfc2047_decode() to get text for display, SORT or SEARCH. */
 struct mail_envelope {
 	char *fields[MAIL_ENVELOPE_FIELD_COUNT];
 };
@@ -39,7 +41,7 @@ bool mail_envelope_field_lookup(const char *name, size_t len,
  * line). */
 void mail_envelope_parse(const void *hdr, size_t len,
 			 struct mail_envelope *env_r);
-/* Sets one field from a raw value (unfolded here) unless already set. */
+/* Sets one field from a raw value unless already set. */
 void mail_envelope_set(struct mail_envelope *env, enum mail_envelope_field f,
 		       const char *raw, size_t len);
 void mail_envelope_free(struct mail_envelope *env);

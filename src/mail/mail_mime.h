@@ -34,7 +34,8 @@ enum mail_cte {
 };
 
 enum mail_part_flags {
-	MAIL_PART_MULTIPART	= 1 << 0, /* multipart/ with a boundary */
+	MAIL_PART_MULTIPART	= 1 << 0, /* multipart/ (children only if it
+					     has a usable boundary) */
 	MAIL_PART_MESSAGE	= 1 << 1, /* message/rfc822 or message/global:
 					     one child, the encapsulated
 					     message entity */
@@ -51,10 +52,15 @@ enum mail_part_flags {
 					     (boundary or end of input) */
 	MAIL_PART_NO_END_BOUNDARY = 1 << 9, /* multipart without its closing
 					     boundary */
-	MAIL_PART_LIMIT		= 1 << 10, /* depth or part-count limit hit:
-					     kept as an opaque leaf */
+	MAIL_PART_LIMIT		= 1 << 10, /* depth limit hit: a multipart or
+					     message kept as an opaque leaf
+					     (IMAP shows application/
+					     octet-stream, as Dovecot does);
+					     on a multipart also: part-count
+					     limit hit, later boundaries are
+					     content */
 	MAIL_PART_BOUNDARY_MISSING = 1 << 11, /* multipart without boundary
-					     parameter: a leaf */
+					     parameter: no children */
 };
 
 /* One MIME entity. The root is the whole message. A multipart part has
@@ -78,7 +84,7 @@ struct mail_part {
 	 * message (not case-folded); compare with strcasecmp(). */
 	char *type;
 	char *subtype;
-	struct mail_params params;	/* names lower-case */
+	struct mail_params params;
 
 	enum mail_cte cte;
 	char *cte_raw;			/* Content-Transfer-Encoding value as

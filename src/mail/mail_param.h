@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include "buf.h"
 
-/* One parameter. name is lower-cased. Continuations name*0, name*1...
+/* One parameter, name as written (compare case-insensitively; IMAP shows
+ * it as written). Continuations name*0, name*1...
  * are merged. If any section was extended (name*0*=, name*=) the result is
  * named "name*" and its value is "charset'language'%XX-encoded", exactly
  * as IMAP BODYSTRUCTURE shows it (Dovecot does the same); use
@@ -37,7 +38,7 @@ void mail_params_free(struct mail_params *params);
 void mail_params_add(struct mail_params *params, const char *name,
 		     const char *value);
 
-/* Raw value of name (lower-case, without '*'), or NULL. Looks up
+/* Raw value of name (any case, without '*'), or NULL. Looks up
  * "name" first, then "name*". */
 const char *mail_param_get(const struct mail_params *params, const char *name);
 

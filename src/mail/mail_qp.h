@@ -37,7 +37,8 @@ struct mail_qp_encoder {
 
 /* Text mode (binary false): CRLF or bare LF in the input are line breaks
  * and come out as CRLF; lines are soft-broken at 76 characters; trailing
- * whitespace and a leading "." or "From " stay safe. Binary mode encodes
+ * whitespace and a leading "." are encoded (safe for SMTP and
+ * mbox-style tools). Binary mode encodes
  * line breaks too. */
 void mail_qp_encoder_init(struct mail_qp_encoder *e, bool binary);
 void mail_qp_encode_more(struct mail_qp_encoder *e, const void *in,
