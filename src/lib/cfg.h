@@ -73,6 +73,16 @@ struct config {
 	uint64_t queue_retry_max;
 	uint64_t queue_lifetime;
 	uint64_t queue_delay_warning;
+
+	/* webmail */
+	bool web_enabled;
+	char *web_imap_host;
+	uint64_t web_imap_port;
+	char *web_smtp_host;
+	uint64_t web_smtp_port;
+	char *web_ca_file;
+	uint64_t web_session_timeout;
+	char *web_static_dir;
 };
 
 /* Allocates a config with every key at its default. */

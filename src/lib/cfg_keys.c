@@ -67,6 +67,14 @@ const struct cfg_key cfg_keys[] = {
 	K(queue_retry_max, CFG_DURATION, "1h", "longest interval between delivery attempts"),
 	K(queue_lifetime, CFG_DURATION, "5d", "how long a message is retried before it is returned to the sender"),
 	K(queue_delay_warning, CFG_DURATION, "0", "send a delay DSN once a message has waited this long; 0 = never"),
+	K(web_enabled, CFG_BOOL, "yes", "`correu serve` also runs the webmail (on https_port and http_port)"),
+	K(web_imap_host, CFG_STR, "localhost", "IMAP server the webmail logs in to (implicit TLS), a host name or IP address"),
+	K(web_imap_port, CFG_PORT, "0", "port of web_imap_host; 0 = this configuration's imaps_port"),
+	K(web_smtp_host, CFG_STR, "localhost", "submission server the webmail sends through (implicit TLS, AUTH PLAIN)"),
+	K(web_smtp_port, CFG_PORT, "0", "port of web_smtp_host; 0 = this configuration's submissions_port"),
+	K(web_ca_file, CFG_PATH, "", "CA certificates (PEM) the IMAP and submission servers' certificates must verify against; empty = tls_cert"),
+	K(web_session_timeout, CFG_DURATION, "30m", "webmail sessions end after this long without a request"),
+	K(web_static_dir, CFG_PATH, "", "directory with the webmail front end (index.html, static/, node_modules/dompurify); empty = the built-in location"),
 };
 
 const size_t cfg_keys_count = N_ELEMENTS(cfg_keys);
