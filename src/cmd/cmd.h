@@ -16,6 +16,7 @@ struct cmd_args {
 
 int cmd_init(const struct cmd_args *a);
 int cmd_serve(const struct cmd_args *a);
+int cmd_web(const struct cmd_args *a);
 int cmd_check_config(const struct cmd_args *a);
 int cmd_user(const struct cmd_args *a);
 int cmd_domain(const struct cmd_args *a);

@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, "init DIR [--domain D] [--hostname H] [--port-base N] [--listen ADDR]..." },
 	{ "serve", cmd_serve, "serve" },
+	{ "web", cmd_web, "web  (only the webmail)" },
 	{ "check-config", cmd_check_config, "check-config" },
 	{ "user", cmd_user, "user add|del|passwd|list|quota ..." },
 	{ "domain", cmd_domain, "domain add|del|list ..." },

@@ -1,0 +1,31 @@
+/* web_api.h — the JSON API handlers, one group per file: sessions and
+ * folders (web_api.c), lists (web_list.c), reading (web_message.c),
+ * writing (web_compose.c). Runs in the web process. */
+#ifndef CORREU_WEB_API_H
+#define CORREU_WEB_API_H
+
+#include "web_private.h"
+
+/* web_message.c */
+void web_api_message(struct web_req *r);
+void web_api_part(struct web_req *r);
+void web_api_raw(struct web_req *r);
+
+/* web_compose.c */
+void web_api_upload(struct web_req *r);
+void web_api_send(struct web_req *r);
+void web_api_draft(struct web_req *r);
+
+/* web_api.c: helpers shared by the handlers. */
+/* Name of the folder with this special use ("\\Sent", "\\Drafts",
+ * "\\Trash"), from the last folder list or a common default. */
+const char *web_api_special_folder(struct web_session *s, const char *use);
+/* Answers for a failed IMAP reply (502 when the server is unreachable). */
+void web_api_imap_error(struct web_req *r, const struct web_imap_reply *rep);
+/* False (and answers 401) if the session ended while waiting. */
+bool web_api_session_ok(struct web_req *r);
+/* Appends a UID set "1,5,7" from a JSON array of numbers; false if it is
+ * empty or holds anything else. */
+bool web_api_uid_set(json_t *arr, struct web_imap_cmd *cmd);
+
+#endif

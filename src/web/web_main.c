@@ -1,0 +1,178 @@
+/* web_main.c — web_run(): the webmail process's loop, signals (SIGTERM
+ * stops, SIGHUP re-reads the configuration), the session sweep timer and
+ * the upstream settings derived from the configuration. Runs in the web
+ * process (the master's "web" child or `correu web`). */
+#include "web.h"
+#include "web_private.h"
+#include "auth_throttle.h"
+#include "log.h"
+#include "xalloc.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SWEEP_MS (25 * 1000)
+
+static char *default_static_dir(void)
+{
+	/* Running from the build tree: the sources' web/; installed: the
+	 * data directory. */
+	static const char *const dirs[] = { CORREU_WEB_SRC_DIR, CORREU_WEB_INSTALL_DIR };
+	for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
+		char *index = x_asprintf("%s/index.html", dirs[i]);
+		bool ok = access(index, R_OK) == 0;
+		free(index);
+		if (ok)
+			return x_strdup(dirs[i]);
+	}
+	return x_strdup(CORREU_WEB_INSTALL_DIR);
+}
+
+/* Applies what can change on reload. */
+static void apply_config(struct web *w)
+{
+	const struct config *cfg = w->cfg;
+	free(w->static_dir);
+	w->static_dir = cfg->web_static_dir != NULL && cfg->web_static_dir[0] != '\0' ?
+		x_strdup(cfg->web_static_dir) : default_static_dir();
+	w->session_timeout_ms = cfg->web_session_timeout * 1000;
+	if (w->session_timeout_ms == 0)
+		w->session_timeout_ms = 30 * 60 * 1000;
+	/* Uploads are raw bytes; JSON bodies are small. */
+	w->max_body = cfg->message_size_limit + 1024 * 1024;
+	w->https_port = (uint16_t)cfg->https_port;
+	enum log_level level;
+	if (log_level_parse(cfg->log_level, &level) == 0)
+		log_set_level(level);
+	struct auth_throttle_settings set;
+	auth_throttle_settings_from_config(cfg, &set);
+	if (w->throttle == NULL)
+		w->throttle = auth_throttle_new(&set, NULL, NULL);
+	else
+		auth_throttle_configure(w->throttle, &set);
+}
+
+static int init_upstreams(struct web *w, const char **error_r)
+{
+	const struct config *cfg = w->cfg;
+	const char *ca = cfg->web_ca_file != NULL && cfg->web_ca_file[0] != '\0' ?
+		cfg->web_ca_file : cfg->tls_cert;
+	uint16_t iport = (uint16_t)(cfg->web_imap_port != 0 ? cfg->web_imap_port : cfg->imaps_port);
+	uint16_t sport = (uint16_t)(cfg->web_smtp_port != 0 ? cfg->web_smtp_port :
+				    cfg->submissions_port);
+	if (web_upstream_init(&w->imap_up, cfg->web_imap_host, iport, ca, error_r) < 0)
+		return -1;
+	if (web_upstream_init(&w->smtp_up, cfg->web_smtp_host, sport, ca, error_r) < 0) {
+		web_upstream_free(&w->imap_up);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_stop(uv_signal_t *s, int signum)
+{
+	struct web *w = s->data;
+	if (w->stopping)
+		return;
+	log_info("web: stopping (signal %d)", signum);
+	w->stopping = true;
+	web_server_stop(w);
+	web_sessions_free(w);
+	uv_timer_stop(&w->sweep);
+	uv_close((uv_handle_t *)&w->sweep, NULL);
+	uv_close((uv_handle_t *)&w->sig_term, NULL);
+	uv_close((uv_handle_t *)&w->sig_int, NULL);
+	uv_close((uv_handle_t *)&w->sig_hup, NULL);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+	struct web *w = s->data;
+	(void)signum;
+	struct config *cfg = cfg_new();
+	struct strv errors;
+	strv_init(&errors);
+	if (cfg_read(cfg, w->cfg->path, &errors) < 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			log_error("web: reload: %s", errors.v[i]);
+		log_error("web: configuration not reloaded");
+		cfg_free(&cfg);
+	} else {
+		/* Upstreams and listeners stay; sessions use them. */
+		cfg_free(&w->cfg);
+		w->cfg = cfg;
+		apply_config(w);
+		log_info("web: configuration reloaded");
+	}
+	strv_free(&errors);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	web_sessions_sweep(t->data);
+}
+
+static struct config *copy_config(const struct config *cfg)
+{
+	struct config *c = cfg_new();
+	struct strv errors;
+	strv_init(&errors);
+	int ret = cfg_read(c, cfg->path, &errors);
+	strv_free(&errors);
+	if (ret < 0) {
+		cfg_free(&c);
+		return NULL;
+	}
+	return c;
+}
+
+int web_run(const struct config *cfg, struct tls_server *tls, const int *https_fds,
+	    size_t n_https, const int *http_fds, size_t n_http)
+{
+	struct web w;
+	memset(&w, 0, sizeof(w));
+	w.loop = uv_default_loop();
+	w.tls = tls;
+	/* Our own copy, so SIGHUP can replace it. */
+	w.cfg = copy_config(cfg);
+	if (w.cfg == NULL) {
+		log_error("web: cannot re-read %s", cfg->path);
+		return -1;
+	}
+	const char *error;
+	if (init_upstreams(&w, &error) < 0) {
+		log_error("web: %s", error);
+		cfg_free(&w.cfg);
+		return -1;
+	}
+	apply_config(&w);
+	web_sessions_init(&w);
+	for (size_t i = 0; i < n_https; i++)
+		if (web_server_listen(&w, https_fds[i], false) < 0)
+			log_fatal("web: cannot watch listening socket %d", https_fds[i]);
+	for (size_t i = 0; i < n_http; i++)
+		if (web_server_listen(&w, http_fds[i], true) < 0)
+			log_fatal("web: cannot watch listening socket %d", http_fds[i]);
+	uv_signal_init(w.loop, &w.sig_term);
+	uv_signal_init(w.loop, &w.sig_int);
+	uv_signal_init(w.loop, &w.sig_hup);
+	w.sig_term.data = w.sig_int.data = w.sig_hup.data = &w;
+	uv_signal_start(&w.sig_term, on_stop, SIGTERM);
+	uv_signal_start(&w.sig_int, on_stop, SIGINT);
+	uv_signal_start(&w.sig_hup, on_hup, SIGHUP);
+	uv_timer_init(w.loop, &w.sweep);
+	w.sweep.data = &w;
+	uv_timer_start(&w.sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+	log_info("web: webmail ready (%zu HTTPS, %zu HTTP listeners; IMAP %s:%u, submission %s:%u; "
+		 "front end in %s)", n_https, n_http, w.imap_up.host, w.imap_up.port,
+		 w.smtp_up.host, w.smtp_up.port, w.static_dir);
+	uv_run(w.loop, UV_RUN_DEFAULT);
+	web_upstream_free(&w.imap_up);
+	web_upstream_free(&w.smtp_up);
+	auth_throttle_free(&w.throttle);
+	free(w.static_dir);
+	cfg_free(&w.cfg);
+	return 0;
+}
