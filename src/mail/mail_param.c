@@ -272,9 +272,15 @@ void mail_param_parse_value(const void *data, size_t len, char **value_r,
 			read_quoted(&c, &val);
 		} else {
 			/* Lenient: an unquoted value runs to ';' (spaces in
-			 * file names are common), trailing space trimmed. */
+			 * file names are common) without comments, trailing
+			 * space trimmed. */
 			while (c.p < c.end && *c.p != ';') {
-				unsigned char ch = *c.p++;
+				unsigned char ch = *c.p;
+				if (ch == '(') {
+					skip_cfws(&c);
+					continue;
+				}
+				c.p++;
 				if (ch == '\r' || ch == '\n' || ch == '\0')
 					continue;
 				buf_append_char(&val, (char)ch);

@@ -247,6 +247,11 @@ static void encode_run(struct buf *out, size_t *line_len, const char *s,
 	bool use_q = ascii * 10 >= n * 7;
 	const char *prefix = use_q ? "=?utf-8?q?" : "=?utf-8?b?";
 	size_t i = 0;
+	/* the first word may share the line with what came before */
+	size_t room = LINE_MAX_LEN - (space_before ? 1 : 0);
+	size_t max = room > *line_len + 16 ? room - *line_len : EW_MAX_LEN;
+	if (max > EW_MAX_LEN)
+		max = EW_MAX_LEN;
 	struct buf word = BUF_INIT;
 	while (i < n) {
 		buf_reset(&word);
@@ -268,7 +273,7 @@ static void encode_run(struct buf *out, size_t *line_len, const char *s,
 			}
 			size_t cur = use_q ? word.len : strlen(prefix) +
 				mail_base64_encoded_size(raw.len);
-			if (raw.len > 0 && cur + add + 2 > EW_MAX_LEN)
+			if (raw.len > 0 && cur + add + 2 > max)
 				break;
 			for (size_t k = 0; k < cl; k++) {
 				unsigned char c = (unsigned char)s[i + k];
@@ -290,6 +295,7 @@ static void encode_run(struct buf *out, size_t *line_len, const char *s,
 		buf_free(&raw);
 		put_word(out, line_len, word.data, word.len, space_before);
 		space_before = true;
+		max = EW_MAX_LEN;
 	}
 	buf_free(&word);
 }
