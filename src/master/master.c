@@ -188,9 +188,9 @@ static void reap(void)
 				c->fast_deaths = 0;
 			unsigned delay = c->fast_deaths == 0 ? 0 :
 				c->fast_deaths > 6 ? 60 : 1u << (c->fast_deaths - 1);
-			(clean ? log_info : log_error)("%s %u (pid %d) %s; restarting%s%u s",
-				role_names[c->role], c->index, (int)pid, how,
-				delay ? " in " : " now, ", delay);
+			log_msg(clean ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR,
+				"%s %u (pid %d) %s; restarting %s%u s", role_names[c->role],
+				c->index, (int)pid, how, delay ? "in " : "now, delay ", delay);
 			if (c->role == ROLE_WORKER)
 				connlimit_reset_worker(M.limits, c->index);
 			c->restart_at = now + delay;
