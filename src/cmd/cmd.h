@@ -22,6 +22,8 @@ int cmd_user(const struct cmd_args *a);
 int cmd_domain(const struct cmd_args *a);
 int cmd_alias(const struct cmd_args *a);
 int cmd_config_keys(const struct cmd_args *a);
+int cmd_queue(const struct cmd_args *a);
+int cmd_sendmail(const struct cmd_args *a);
 
 /* Reads and checks the configuration named by -c (or the default
  * path); prints every problem and returns NULL on failure. */

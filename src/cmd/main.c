@@ -5,6 +5,7 @@
 #include "cfg.h"
 #include "log.h"
 
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ static const struct command commands[] = {
 	{ "domain", cmd_domain, "domain add|del|list ..." },
 	{ "alias", cmd_alias, "alias add|del|list ..." },
 	{ "config-keys", cmd_config_keys, "config-keys  (list every configuration key)" },
+	{ "queue", cmd_queue, "queue list|show ID|flush [ID]|delete ID|hold ID|release ID|run" },
+	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...] < MESSAGE" },
 };
 
 static void usage(FILE *f)
@@ -41,6 +44,20 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_process("correu");
 	struct cmd_args a = { NULL, 0, NULL };
+	/* Invoked through a "sendmail" (or "mailq") link: that command with
+	 * every argument, as cron, scripts and PHP expect. */
+	char *name = basename(argv[0]);
+	if (strcmp(name, "sendmail") == 0) {
+		a.argc = argc - 1;
+		a.argv = argv + 1;
+		return cmd_sendmail(&a);
+	}
+	if (strcmp(name, "mailq") == 0) {
+		char *list[] = { (char *)"list", NULL };
+		a.argc = 1;
+		a.argv = list;
+		return cmd_queue(&a);
+	}
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
 		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {

@@ -7,6 +7,7 @@
 #include "queue_ctl.h"
 #include "queue_env.h"
 #include "queue_file.h"
+#include "auth_db.h"
 #include "fsutil.h"
 #include "log.h"
 
@@ -114,6 +115,11 @@ int queue_enqueue(const struct config *cfg, int fd, const char *path, size_t ski
 		}
 		e.skip = 0;
 		break;
+	}
+	/* As root (sendmail run by root): the server must own it. */
+	if (auth_file_own(cfg, msg, error_r) < 0) {
+		unlink(msg);
+		goto out;
 	}
 	if (queue_env_save(cfg, &e, true, error_r) < 0) {
 		unlink(msg);

@@ -3,6 +3,7 @@
  * (enqueue) and in `correu queue`. Reads only files correu wrote. */
 #include "queue_file.h"
 #include "queue_env.h"
+#include "auth_db.h"
 #include "fsutil.h"
 #include "log.h"
 
@@ -32,10 +33,19 @@ char *queue_file_path(const struct config *cfg, const char *id, const char *suff
 int queue_dirs_ensure(const struct config *cfg, const char **error_r)
 {
 	char *tmp = x_asprintf("%s/queue/tmp", cfg->data_dir);
+	if (access(tmp, F_OK) == 0) {
+		free(tmp);
+		return 0;
+	}
+	char *dir = queue_dir_path(cfg);
 	int ret = mkdir_p(tmp, 0750);
-	free(tmp);
 	if (ret < 0)
 		*error_r = "cannot create the queue directory";
+	/* Made by root (the command line): give them to the server. */
+	else if (auth_file_own(cfg, dir, error_r) < 0 || auth_file_own(cfg, tmp, error_r) < 0)
+		ret = -1;
+	free(tmp);
+	free(dir);
 	return ret;
 }
 
@@ -88,6 +98,11 @@ int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		*error_r = "cannot create a temporary envelope file";
+		goto out;
+	}
+	if (auth_file_own(cfg, tmp, error_r) < 0) {
+		close(fd);
+		unlink(tmp);
 		goto out;
 	}
 	if (write_full(fd, b.data, b.len) < 0 || fdatasync(fd) < 0) {
