@@ -42,7 +42,8 @@ static const struct {
 static int usage(void)
 {
 	fprintf(stderr, "usage: correu init DIR [--domain D] [--hostname H] [--port-base N] "
-		"[--listen ADDR]... [--user NAME] [--set KEY=VALUE]... [--force]\n");
+		"[--listen ADDR]... [--user NAME] [--dns ADDR@PORT] [--smtp-out-port N] "
+		"[--set KEY=VALUE]... [--force]\n");
 	return 2;
 }
 
@@ -72,6 +73,18 @@ static int parse_opts(const struct cmd_args *a, struct init_opts *o)
 			o->user = val;
 		else if (strcmp(arg, "--listen") == 0)
 			strv_push(&o->listen, val);
+		else if (strcmp(arg, "--dns") == 0)
+			/* The resolver for outbound mail (tests: a local unbound). */
+			strv_push_owned(&o->extra, x_asprintf("dns_resolver = %s", val));
+		else if (strcmp(arg, "--smtp-out-port") == 0) {
+			uint64_t n;
+			if (str_to_uint64(val, &n) < 0 || n == 0 || n > 65535) {
+				fprintf(stderr, "correu init: --smtp-out-port must be 1..65535\n");
+				return -1;
+			}
+			strv_push_owned(&o->extra, x_asprintf("smtp_out_port = %llu",
+							      (unsigned long long)n));
+		}
 		else if (strcmp(arg, "--set") == 0 && strchr(val, '=') != NULL) {
 			char *k = x_strndup(val, (size_t)(strchr(val, '=') - val));
 			strv_push_owned(&o->extra, x_asprintf("%s = %s", str_trim(k), strchr(val, '=') + 1));
