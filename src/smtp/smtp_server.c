@@ -238,18 +238,18 @@ static void process_input(struct smtp_session *s)
 							 &line_len, &consumed);
 		if (r == SMTP_LINE_NEED_MORE)
 			return;
-		if (r == SMTP_LINE_TOO_LONG) {
-			/* Drop what we have and the rest of the line. */
-			buf_reset(in);
-			if (!s->discard_line) {
-				s->discard_line = true;
+		if (r == SMTP_LINE_TOO_LONG || s->discard_line) {
+			/* Answer once, then drop input up to the end of that line. */
+			if (!s->discard_line)
 				smtp_error(s, 500, "5.5.0", "Error: line too long");
+			const char *lf = memchr(in->data, '\n', in->len);
+			if (lf == NULL) {
+				buf_reset(in);
+				s->discard_line = true;
+				return;
 			}
-			return;
-		}
-		if (s->discard_line) {
+			buf_consume(in, (size_t)(lf - in->data) + 1);
 			s->discard_line = false;
-			buf_consume(in, consumed);
 			continue;
 		}
 		/* Copy out: a handler may start TLS, which drops the buffer. */
