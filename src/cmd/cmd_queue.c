@@ -12,6 +12,7 @@
 #include "queue_env.h"
 #include "queue_file.h"
 #include "queue_process.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -242,8 +243,16 @@ int cmd_queue(const struct cmd_args *a)
 		ret = queue_list(cfg);
 	else if (strcmp(verb, "show") == 0)
 		ret = queue_show(cfg, id);
-	else if (strcmp(verb, "run") == 0)
+	else if (strcmp(verb, "run") == 0) {
+		uid_t uid;
+		gid_t gid;
+		if (proc_lookup_user(cfg, &uid, &gid) < 0) {
+			cfg_free(&cfg);
+			return 1;
+		}
+		proc_drop_privileges(cfg, "queue");
 		ret = queue_process_run(cfg);
+	}
 	else
 		ret = request(cfg, verb, id);
 	cfg_free(&cfg);

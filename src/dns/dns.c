@@ -291,6 +291,15 @@ static int apply_config(struct ub_ctx *ub, const struct config *cfg, const char 
 		snprintf(fwd, sizeof(fwd), "%s@%u", host, (unsigned)port);
 		if ((err = ub_ctx_set_fwd(ub, fwd)) != 0)
 			goto fail;
+		/* libunbound answers the special-use names of RFC 6761 itself
+		 * (NXDOMAIN for test., invalid., ...); a resolver named in the
+		 * configuration decides about them instead (test setups use
+		 * domains under test.). */
+		static const char *const special[] = { "test. transparent", "invalid. transparent",
+						       "local. transparent", "home.arpa. transparent" };
+		for (size_t i = 0; i < N_ELEMENTS(special); i++)
+			if ((err = ub_ctx_set_option(ub, "local-zone:", special[i])) != 0)
+				goto fail;
 	} else {
 		/* The system's resolvers; without them unbound recurses
 		 * from the root itself, which also works. */

@@ -125,6 +125,12 @@ struct mail_writer_part *mail_writer_data(const char *type, const char *subtype,
 	if (strcasecmp(type, "text") == 0 && is_7bit(data, len)) {
 		p->cte = "7bit";
 		append_crlf(&p->body, data, len);
+	} else if (strcasecmp(type, "message") == 0) {
+		/* message/* allows identity encodings only (RFC 2045 6.4);
+		 * message/delivery-status must stay readable (RFC 3464 2.1). */
+		append_crlf(&p->body, data, len);
+		p->cte = is_7bit(p->body.data == NULL ? "" : p->body.data, p->body.len) ?
+			"7bit" : "8bit";
 	} else {
 		p->cte = "base64";
 		struct mail_base64_encoder e;
