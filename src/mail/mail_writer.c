@@ -126,7 +126,7 @@ struct mail_writer_part *mail_writer_data(const char *type, const char *subtype,
 		p->cte = "7bit";
 		append_crlf(&p->body, data, len);
 	} else if (strcasecmp(type, "message") == 0) {
-		/* message/* allows identity encodings only (RFC 2045 6.4);
+		/* Message types allow identity encodings only (RFC 2045 6.4);
 		 * message/delivery-status must stay readable (RFC 3464 2.1). */
 		append_crlf(&p->body, data, len);
 		p->cte = is_7bit(p->body.data == NULL ? "" : p->body.data, p->body.len) ?
