@@ -179,13 +179,17 @@ struct auth_db *auth_db_open(const struct config *cfg, bool create, const char *
 	}
 	sqlite3_busy_timeout(db->db, 5000);
 	sqlite3_extended_result_codes(db->db, 1);
-	if (create) {
-		if (sqlite3_exec(db->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(db->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-			snprintf(errbuf, sizeof(errbuf), "cannot create tables in %s: %s", path,
-				 sqlite3_errmsg(db->db));
-			goto fail_static;
-		}
+	if (create &&
+	    (sqlite3_exec(db->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
+	     sqlite3_exec(db->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)) {
+		snprintf(errbuf, sizeof(errbuf), "cannot create tables in %s: %s", path,
+			 sqlite3_errmsg(db->db));
+		goto fail_static;
+	}
+	if (geteuid() == 0) {
+		/* A first read makes the WAL files exist; as root they must
+		 * not stay ours, or the running server could not open them. */
+		sqlite3_exec(db->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 		if (own_db_files(cfg, path, error_r) < 0)
 			goto fail;
 	}
@@ -240,7 +244,7 @@ int auth_db_domain_del(struct auth_db *db, const char *domain, const char **erro
 		return -1;
 	int ret = -1;
 	int64_t users = count_rows(db, "SELECT count(*) FROM users WHERE domain = ?1", d);
-	int64_t aliases = count_rows(db, "SELECT count(*) FROM aliases WHERE domain = ?1", d);
+	int64_t aliases = count_rows(db, "SELECT count(DISTINCT source) FROM aliases WHERE domain = ?1", d);
 	if (users < 0 || aliases < 0) {
 		*error_r = db_error(db, "accounts database");
 	} else if (users > 0 || aliases > 0) {

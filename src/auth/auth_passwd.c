@@ -179,7 +179,15 @@ int auth_passwd_check_hash(const char *hash, const char **error_r)
 	struct auth_scram_keys keys;
 	switch (hash_kind(hash, &body)) {
 	case HASH_CRYPT: {
-		if (str_has_prefix(body, "$1$") || crypt_checksalt(body) != CRYPT_SALT_OK) {
+		static const char *const strong[] = {
+			"$y$", "$gy$", "$7$", "$2b$", "$2y$", "$2a$", "$6$", "$5$",
+		};
+		bool ok_prefix = false;
+		for (size_t i = 0; i < N_ELEMENTS(strong); i++)
+			if (str_has_prefix(body, strong[i]))
+				ok_prefix = true;
+		int cs = crypt_checksalt(body);
+		if (!ok_prefix || (cs != CRYPT_SALT_OK && cs != CRYPT_SALT_METHOD_LEGACY)) {
 			*error_r = "unsupported or too weak crypt(3) hash (DES and MD5 are refused)";
 			return -1;
 		}
@@ -187,9 +195,9 @@ int auth_passwd_check_hash(const char *hash, const char **error_r)
 		 * is as long as what crypt(3) makes from it. */
 		struct crypt_data *data = x_calloc(1, sizeof(*data));
 		const char *out = crypt_rn("", body, data, sizeof(*data));
-		bool ok = out != NULL && out[0] != '*' && strlen(out) == strlen(body);
+		bool complete = out != NULL && out[0] != '*' && strlen(out) == strlen(body);
 		free(data);
-		if (!ok) {
+		if (!complete) {
 			*error_r = "malformed crypt(3) hash";
 			return -1;
 		}
@@ -284,7 +292,9 @@ struct auth_passwd *auth_passwd_open(const struct config *cfg, bool create,
 		*error_r = errbuf;
 		goto fail;
 	}
-	if (create) {
+	if (geteuid() == 0) {
+		/* As in auth_db_open(): the WAL files must belong to cfg->user. */
+		sqlite3_exec(pw->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 		char *wal = x_asprintf("%s-wal", path), *shm = x_asprintf("%s-shm", path);
 		int ret = auth_file_own(cfg, wal, error_r) < 0 || auth_file_own(cfg, shm, error_r) < 0;
 		free(wal);

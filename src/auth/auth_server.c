@@ -463,7 +463,7 @@ static void job_start(struct auth_req *req, enum work_kind kind)
 	req->work.data = req;
 	int rc = uv_queue_work(&req->srv->loop, &req->work, job_run, job_done);
 	if (rc < 0) {
-		log_error("auth: cannot queue work: %s", uv_strerror(rc));
+		log_error("cannot queue work: %s", uv_strerror(rc));
 		req_finish(req, AUTH_MSG_TEMPFAIL, NULL);
 		return;
 	}
@@ -495,6 +495,9 @@ static void req_status(struct auth_req *req, enum sasl_status st, struct buf *ch
 		req_ok(req, req->canonical);
 		return;
 	case SASL_FAIL:
+		/* After a lookup, say why the keys did not match. */
+		if (req->why != NULL && req->kind == WORK_LOOKUP && !req->keys_known)
+			error = req->why;
 		req_fail(req, error != NULL ? error : "SASL failure");
 		return;
 	}
@@ -700,7 +703,7 @@ static int make_dummy_hash(struct auth_server *srv)
 	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
 	char *hash;
 	if (auth_passwd_hash(srv->cfg->password_scheme, pw, &hash, &error) < 0) {
-		log_error("auth: cannot hash with %s: %s", srv->cfg->password_scheme, error);
+		log_error("cannot hash with %s: %s", srv->cfg->password_scheme, error);
 		return -1;
 	}
 	free(srv->dummy_hash);
@@ -728,7 +731,7 @@ static void on_sighup(uv_signal_t *sig, int signum)
 	if (cfg_read(cfg, srv->base_cfg->path, &errors) < 0) {
 		for (size_t i = 0; i < errors.n; i++)
 			log_error("%s", errors.v[i]);
-		log_error("auth: configuration not reloaded");
+		log_error("configuration not reloaded");
 		strv_free(&errors);
 		cfg_free(&cfg);
 		return;
@@ -736,14 +739,14 @@ static void on_sighup(uv_signal_t *sig, int signum)
 	strv_free(&errors);
 	bool scheme_changed = strcmp(cfg->password_scheme, srv->cfg->password_scheme) != 0;
 	if (strcmp(cfg->data_dir, srv->base_cfg->data_dir) != 0)
-		log_warn("auth: data_dir changed; restart to use it");
+		log_warn("data_dir changed; restart to use it");
 	srv->cfg = cfg;
 	cfg_free(&srv->reloaded);
 	srv->reloaded = cfg;
 	if (scheme_changed)
 		(void)make_dummy_hash(srv);
 	apply_config(srv);
-	log_info("auth: configuration reloaded");
+	log_info("configuration reloaded");
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -765,7 +768,7 @@ static void on_stop(uv_signal_t *sig, int signum)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
-	log_info("auth: stopping");
+	log_info("stopping");
 	uv_close((uv_handle_t *)&srv->listener, handle_closed);
 	uv_close((uv_handle_t *)&srv->sig_term, handle_closed);
 	uv_close((uv_handle_t *)&srv->sig_int, handle_closed);
@@ -782,11 +785,11 @@ static int listen_socket(struct auth_server *srv)
 	int ret = mkdir_p(dir, 0750);
 	free(dir);
 	if (ret < 0) {
-		log_error("auth: cannot create %s/run: %s", srv->base_cfg->data_dir, strerror(errno));
+		log_error("cannot create %s/run: %s", srv->base_cfg->data_dir, strerror(errno));
 		return -1;
 	}
 	if (strlen(srv->socket_path) >= sizeof(sun.sun_path)) {
-		log_error("auth: socket path %s is too long for a unix socket", srv->socket_path);
+		log_error("socket path %s is too long for a unix socket", srv->socket_path);
 		return -1;
 	}
 	uv_pipe_init(&srv->loop, &srv->listener, 0);
@@ -799,7 +802,7 @@ static int listen_socket(struct auth_server *srv)
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
 	if (rc < 0) {
-		log_error("auth: cannot listen on %s: %s", srv->socket_path, uv_strerror(rc));
+		log_error("cannot listen on %s: %s", srv->socket_path, uv_strerror(rc));
 		uv_close((uv_handle_t *)&srv->listener, handle_closed);
 		return -1;
 	}
@@ -811,7 +814,7 @@ static int server_init(struct auth_server *srv, const struct config *cfg)
 	srv->base_cfg = srv->cfg = cfg;
 	srv->socket_path = auth_server_socket_path(cfg);
 	if (sodium_init() < 0) {
-		log_error("auth: libsodium initialisation failed");
+		log_error("libsodium initialisation failed");
 		return -1;
 	}
 	struct auth_throttle_settings set;
@@ -823,11 +826,11 @@ static int server_init(struct auth_server *srv, const struct config *cfg)
 	const char *error;
 	struct auth_handles *h = pool_take(srv, &error);
 	if (h == NULL) {
-		log_error("auth: %s", error);
+		log_error("%s", error);
 		return -1;
 	}
 	if (auth_passwd_secret(h->pw, srv->secret) < 0) {
-		log_warn("auth: cannot keep a SCRAM secret in passwd.db; using a temporary one");
+		log_warn("cannot keep a SCRAM secret in passwd.db; using a temporary one");
 		randombytes_buf(srv->secret, sizeof(srv->secret));
 	}
 	pool_put(srv, h);
@@ -852,7 +855,7 @@ int auth_server_run(const struct config *cfg)
 	uv_signal_start(&srv.sig_term, on_stop, SIGTERM);
 	uv_signal_start(&srv.sig_int, on_stop, SIGINT);
 	uv_signal_start(&srv.sig_hup, on_sighup, SIGHUP);
-	log_info("auth: listening on %s", srv.socket_path);
+	log_info("listening on %s", srv.socket_path);
 	uv_run(&srv.loop, UV_RUN_DEFAULT);
 	status = 0;
 out:

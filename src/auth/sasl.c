@@ -59,6 +59,7 @@ void sasl_free(struct sasl **sp)
 		free(s->password);
 	}
 	free(s->user);
+	free(s->test_nonce);
 	free(s);
 	*sp = NULL;
 }
@@ -92,6 +93,12 @@ enum sasl_status sasl_set_keys(struct sasl *s, const struct auth_scram_keys *key
 		return finish(s, SASL_FAIL);
 	}
 	return finish(s, s->mech->set_keys(s, keys, known, challenge, error_r));
+}
+
+void sasl_set_test_nonce(struct sasl *s, const char *snonce)
+{
+	free(s->test_nonce);
+	s->test_nonce = x_strdup(snonce);
 }
 
 const char *sasl_user(const struct sasl *s)

@@ -50,6 +50,10 @@ enum sasl_status sasl_step(struct sasl *s, const void *in, size_t len,
 enum sasl_status sasl_set_keys(struct sasl *s, const struct auth_scram_keys *keys, bool known,
 			       struct buf *challenge, const char **error_r);
 
+/* Tests only: snonce becomes the server's half of the SCRAM nonce
+ * instead of random bytes (for the RFC 7677 example). */
+void sasl_set_test_nonce(struct sasl *s, const char *snonce);
+
 /* The authentication identity once known (after SASL_VERIFY, SASL_LOOKUP
  * or SASL_OK; may also be set with SASL_FAIL), else NULL. */
 const char *sasl_user(const struct sasl *s);

@@ -21,6 +21,7 @@ struct sasl {
 	bool done;		/* a final status was returned */
 	char *user;
 	char *password;
+	char *test_nonce;
 	void *mech_data;
 };
 

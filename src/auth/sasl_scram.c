@@ -125,7 +125,10 @@ static enum sasl_status scram_first(struct sasl *s, struct scram *sc, const char
 	randombytes_buf(rnd, sizeof(rnd));
 	struct buf nonce = BUF_INIT;
 	buf_append(&nonce, p + 2, nlen - 2);
-	auth_base64_encode(rnd, sizeof(rnd), &nonce);
+	if (s->test_nonce != NULL)
+		buf_append_str(&nonce, s->test_nonce);
+	else
+		auth_base64_encode(rnd, sizeof(rnd), &nonce);
 	sc->nonce = buf_steal(&nonce);
 	s->state = SCRAM_KEYS_WAIT;
 	return SASL_LOOKUP;
