@@ -35,7 +35,7 @@ PORT_OFFSETS = {
 
 
 def port_free(port, host="127.0.0.1"):
-    with socket.socket() as s:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
@@ -118,6 +118,8 @@ class Server:
                 with socket.create_connection((self.host, self.ports["smtp"]), timeout=2) as s:
                     s.settimeout(3)
                     if s.recv(100).startswith(b"220"):
+                        s.sendall(b"QUIT\r\n")
+                        s.recv(100)
                         return
             except OSError:
                 pass

@@ -178,7 +178,9 @@ def test_sni_certificate(make_server):
 def test_root_without_user(make_server):
     if os.geteuid() != 0:
         pytest.skip("needs root")
-    srv = make_server(start=False, settings={"user": "correu-no-such-user"})
+    srv = make_server(start=False)
+    with open(srv.conf, "a") as f:
+        f.write("user = correu-no-such-user\n")
     r = subprocess.run([CORREU, "-c", srv.conf, "serve"], capture_output=True, text=True, timeout=20)
     assert r.returncode != 0
     assert "correu-no-such-user" in r.stderr and "useradd" in r.stderr
