@@ -174,7 +174,6 @@ static char *join_words(const struct toks *t, size_t from, size_t to,
 		buf_free(&b);
 		return NULL;
 	}
-	buf_reserve(&b, 0);
 	return buf_steal(&b);
 }
 
@@ -197,7 +196,6 @@ static char *concat(const struct toks *t, size_t from, size_t to)
 		buf_free(&b);
 		return NULL;
 	}
-	buf_reserve(&b, 0);
 	return buf_steal(&b);
 }
 

@@ -89,7 +89,17 @@ int mail_downgrade_7bit(const void *msgv, size_t len, struct buf *out,
 			break;
 		}
 		bool leaf = p->children == NULL;
+		if ((p->flags & MAIL_PART_BODY_8BIT) != 0 && !leaf) {
+			*error_r = "8-bit bytes in a multipart preamble or epilogue";
+			ret = -1;
+			break;
+		}
 		if (leaf && (p->flags & MAIL_PART_BODY_8BIT) != 0) {
+			if (p->cte == MAIL_CTE_BASE64 || p->cte == MAIL_CTE_QP) {
+				*error_r = "8-bit bytes in base64 or quoted-printable content";
+				ret = -1;
+				break;
+			}
 			if (inside_signed(p)) {
 				*error_r = "8-bit content inside a signed or encrypted part";
 				ret = -1;

@@ -16,7 +16,9 @@
  * Returns -1 with *error_r when the message cannot be made 7-bit without
  * changing its meaning: 8-bit bytes in a header, or 8-bit content inside a
  * multipart/signed or multipart/encrypted part (RFC 1847); the caller then
- * bounces (5.6.3) rather than break signatures. */
+ * bounces (5.6.3) rather than break signatures. Also refused: 8-bit
+ * bytes in a multipart preamble or epilogue, or inside content already
+ * labelled base64 or quoted-printable (corrupt). */
 int mail_downgrade_7bit(const void *msg, size_t len, struct buf *out,
 			bool *changed_r, const char **error_r);
 /* Whether msg has 8-bit bytes anywhere (header or body). */

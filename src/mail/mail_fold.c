@@ -40,7 +40,6 @@ char *mail_fold_dup(const void *s, size_t len, size_t *len_r)
 {
 	struct buf b = BUF_INIT;
 	mail_fold_append(&b, s, len);
-	buf_reserve(&b, 0);
 	if (len_r != NULL)
 		*len_r = b.len;
 	return buf_steal(&b);

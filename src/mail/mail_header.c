@@ -135,7 +135,6 @@ char *mail_header_unfold_dup(const char *value, size_t len)
 {
 	struct buf b = BUF_INIT;
 	mail_header_unfold(value, len, &b);
-	buf_reserve(&b, 0);
 	return buf_steal(&b);
 }
 

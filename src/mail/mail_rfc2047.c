@@ -182,7 +182,6 @@ char *mail_rfc2047_decode_dup(const void *in, size_t len)
 {
 	struct buf b = BUF_INIT;
 	(void)mail_rfc2047_decode(in, len, &b);
-	buf_reserve(&b, 0);
 	return buf_steal(&b);
 }
 
