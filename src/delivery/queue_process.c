@@ -279,7 +279,7 @@ static void ctl_after(uv_work_t *w, int status)
 	const char *what = op->verb == CTL_HOLD ? "put on hold" :
 		op->verb == CTL_RELEASE ? "released" : "deleted";
 	if (op->ret == 0)
-		log_info("queue %s: %s by the administrator", m->id, what);
+		log_info("%s: %s by the administrator", m->id, what);
 	int ret = op->ret;
 	enum ctl_verb verb = op->verb;
 	free(op);
@@ -478,7 +478,7 @@ static void txn_done(struct delivery_txn *t, void *ctx)
 		size_t idx = t->rcpt[i];
 		const char *text = r->text != NULL ? r->text : "no result";
 		queue_attempt_set(a, idx, o, r->enhanced, text, r->remote ? t->mta : NULL);
-		log_info("queue %s: to=<%s>, relay=%s, status=%s (%s)", m->id,
+		log_info("%s: to=<%s>, relay=%s, status=%s (%s)", m->id,
 			 a->env.rcpts[idx].address, t->mta != NULL ? t->mta : "none",
 			 outcome_word(o), text);
 		free(r->text);
@@ -546,7 +546,7 @@ static void after_commit(struct qmsg *m)
 			due_push(d);
 	}
 	if (a->removed) {
-		log_info("queue %s: removed", m->id);
+		log_info("%s: removed", m->id);
 		attempt_end(m);
 		if (m->ops != NULL) {
 			/* Requests for a message that is gone. */
@@ -594,7 +594,7 @@ static void after_prepare(struct qmsg *m)
 	}
 	if (a->error != NULL || a->held || a->not_due || Q.shutting_down) {
 		if (a->error != NULL)
-			log_error("queue %s: %s", m->id, a->error);
+			log_error("%s: %s", m->id, a->error);
 		bool held = a->held;
 		time_t next = a->error != NULL ? time(NULL) + (time_t)Q.sched.retry_min :
 			a->env.next_attempt;
@@ -613,12 +613,12 @@ static void after_prepare(struct qmsg *m)
 	for (size_t i = 0; i < a->env.n_rcpts; i++)
 		if (a->env.rcpts[i].status == QUEUE_RCPT_PENDING)
 			pending++;
-	log_info("queue %s: from=<%s>, size=%llu, nrcpt=%zu (attempt)", m->id, a->env.sender,
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (attempt)", m->id, a->env.sender,
 		 (unsigned long long)a->env.size, pending);
 	for (size_t i = 0; i < a->env.n_rcpts; i++) {
 		enum queue_outcome o = a->outcome[i];
 		if (o != QUEUE_OUTCOME_NONE && a->env.rcpts[i].status == QUEUE_RCPT_PENDING)
-			log_info("queue %s: to=<%s>, relay=local, status=%s (%s)", m->id,
+			log_info("%s: to=<%s>, relay=local, status=%s (%s)", m->id,
 				 a->env.rcpts[i].address, outcome_word(o),
 				 a->env.rcpts[i].last_error != NULL ?
 				 a->env.rcpts[i].last_error : "");
@@ -685,7 +685,7 @@ static void maybe_exit(void)
 static void shutdown_timeout_cb(uv_timer_t *t)
 {
 	(void)t;
-	log_warn("queue: stopping with work in progress (it is repeated on restart)");
+	log_warn("stopping with work in progress (it is repeated on restart)");
 	uv_stop(Q.loop);
 }
 
@@ -694,7 +694,7 @@ static void sigterm_cb(uv_signal_t *s, int signum)
 	(void)s;
 	if (Q.shutting_down)
 		return;
-	log_info("queue: stopping (signal %d)", signum);
+	log_info("stopping (signal %d)", signum);
 	Q.shutting_down = true;
 	uv_poll_stop(&Q.ctl_poll);
 	for (size_t i = 0; i < Q.table_size; i++)
@@ -751,8 +751,8 @@ static void sighup_cb(uv_signal_t *s, int signum)
 	strv_init(&errors);
 	if (cfg_read(cfg, Q.cfg->path, &errors) < 0 || cfg_check(cfg, &errors) < 0) {
 		for (size_t i = 0; i < errors.n; i++)
-			log_error("queue: reload: %s", errors.v[i]);
-		log_error("queue: configuration not reloaded");
+			log_error("reload: %s", errors.v[i]);
+		log_error("configuration not reloaded");
 		strv_free(&errors);
 		cfg_free(&cfg);
 		return;
@@ -763,7 +763,7 @@ static void sighup_cb(uv_signal_t *s, int signum)
 	    str_changed(cfg->dns_trust_anchor, Q.cfg->dns_trust_anchor)) {
 		struct dns_resolver *dns = dns_resolver_new(Q.loop, cfg, &error);
 		if (dns == NULL) {
-			log_error("queue: reload: resolver: %s", error);
+			log_error("reload: resolver: %s", error);
 			cfg_free(&cfg);
 			return;
 		}
@@ -776,10 +776,10 @@ static void sighup_cb(uv_signal_t *s, int signum)
 	Q.cfg = cfg;
 	queue_sched_params_from_cfg(cfg, &Q.sched);
 	if (make_tls(cfg, &error) < 0)
-		log_error("queue: reload: TLS: %s", error);
+		log_error("reload: TLS: %s", error);
 	client_params();
 	delivery_dests_reconfigure(Q.dests, Q.cfg, Q.dns, &Q.client);
-	log_info("queue: configuration reloaded");
+	log_info("configuration reloaded");
 }
 
 static void scan_queue(void)
@@ -788,14 +788,14 @@ static void scan_queue(void)
 	strv_init(&ids);
 	const char *error;
 	if (queue_scan(Q.cfg, &ids, &error) < 0)
-		log_error("queue: %s", error);
+		log_error("%s", error);
 	for (size_t i = 0; i < ids.n; i++) {
 		struct qmsg *m = msg_add(ids.v[i]);
 		if (m->state == QM_WAITING && !uv_is_active((uv_handle_t *)&m->timer))
 			due_push(m);
 	}
 	if (ids.n > 0)
-		log_info("queue: %zu messages in the queue", ids.n);
+		log_info("%zu messages in the queue", ids.n);
 	strv_free(&ids);
 }
 
@@ -810,12 +810,12 @@ int queue_process_run(const struct config *cfg_in)
 	tls_global_init();
 	const char *error;
 	if (queue_dirs_ensure(Q.cfg, &error) < 0)
-		log_fatal("queue: %s: %s", error, strerror(errno));
+		log_fatal("%s: %s", error, strerror(errno));
 	Q.dns = dns_resolver_new(Q.loop, Q.cfg, &error);
 	if (Q.dns == NULL)
-		log_fatal("queue: DNS resolver: %s", error);
+		log_fatal("DNS resolver: %s", error);
 	if (make_tls(Q.cfg, &error) < 0)
-		log_fatal("queue: TLS client: %s", error);
+		log_fatal("TLS client: %s", error);
 	client_params();
 	Q.dests = delivery_dests_new(Q.loop, Q.cfg, Q.dns, &Q.client, txn_done, NULL);
 
@@ -823,7 +823,7 @@ int queue_process_run(const struct config *cfg_in)
 	 * is found by both, and the table keeps it once. */
 	Q.ctl_fd = queue_ctl_listen(Q.cfg, &error);
 	if (Q.ctl_fd < 0)
-		log_fatal("queue: %s: %s", error, strerror(errno));
+		log_fatal("%s: %s", error, strerror(errno));
 	uv_poll_init(Q.loop, &Q.ctl_poll, Q.ctl_fd);
 	uv_poll_start(&Q.ctl_poll, UV_READABLE, ctl_poll_cb);
 	uv_signal_init(Q.loop, &Q.sigterm);
@@ -833,7 +833,7 @@ int queue_process_run(const struct config *cfg_in)
 	uv_signal_init(Q.loop, &Q.sighup);
 	uv_signal_start(&Q.sighup, sighup_cb, SIGHUP);
 	scan_queue();
-	log_info("queue: ready (outbound port %u, resolver %s)", (unsigned)Q.cfg->smtp_out_port,
+	log_info("ready (outbound port %u, resolver %s)", (unsigned)Q.cfg->smtp_out_port,
 		 Q.cfg->dns_resolver[0] != '\0' ? Q.cfg->dns_resolver : "system");
 	run_due();
 
@@ -845,6 +845,6 @@ int queue_process_run(const struct config *cfg_in)
 	/* Close what is left so the loop can be closed cleanly. */
 	uv_walk(Q.loop, close_all_cb, NULL);
 	uv_run(Q.loop, UV_RUN_NOWAIT);
-	log_info("queue: stopped");
+	log_info("stopped");
 	return Q.status;
 }

@@ -231,7 +231,7 @@ static void resolve_recipients(struct queue_attempt *a)
 		const char *derr = NULL;
 		bool ok = deliver_local(a, &users, &derr) == 0;
 		if (!ok)
-			log_warn("queue %s: local delivery failed: %s", a->id, derr);
+			log_warn("%s: local delivery failed: %s", a->id, derr);
 		for (size_t i = 0; i < n; i++) {
 			if (!local[i])
 				continue;
@@ -323,7 +323,7 @@ static void send_dsn(struct queue_attempt *a, const struct queue_sched_params *s
 	queue_dsn_envelope(&a->env, &denv);
 	char *id = NULL;
 	if (queue_enqueue_data(a->cfg, msg.data, msg.len, &denv, &id, error_r) == 0) {
-		log_info("queue %s: sender notification (DSN) %s queued as %s", a->id,
+		log_info("%s: sender notification (DSN) %s queued as %s", a->id,
 			 failed ? "of non-delivery" : "of delay or delivery", id);
 		strv_push_owned(&a->dsn_ids, id);
 	}
@@ -392,7 +392,7 @@ void queue_attempt_commit(struct queue_attempt *a, const struct queue_sched_para
 		if (a->dsn_ids.n == before) {
 			/* Keep the message as it was: the attempt (and the
 			 * notification) will be repeated. */
-			log_error("queue %s: cannot queue the DSN: %s", a->id,
+			log_error("%s: cannot queue the DSN: %s", a->id,
 				  error != NULL ? error : "unknown error");
 			a->error = x_strdup("cannot queue a DSN");
 			free(items);
@@ -407,7 +407,7 @@ void queue_attempt_commit(struct queue_attempt *a, const struct queue_sched_para
 			pending = true;
 	if (!pending) {
 		if (queue_remove(a->cfg, a->id, &error) < 0) {
-			log_error("queue %s: %s", a->id, error);
+			log_error("%s: %s", a->id, error);
 			a->error = x_strdup(error);
 			return;
 		}
@@ -417,7 +417,7 @@ void queue_attempt_commit(struct queue_attempt *a, const struct queue_sched_para
 	a->env.next_attempt = queue_sched_next(sp, a->env.arrival,
 					       max_attempts > 0 ? max_attempts : 1, a->now);
 	if (queue_env_save(a->cfg, &a->env, false, &error) < 0) {
-		log_error("queue %s: %s", a->id, error);
+		log_error("%s: %s", a->id, error);
 		a->error = x_strdup(error);
 	}
 }

@@ -189,9 +189,9 @@ int queue_message_read(const struct config *cfg, const struct queue_envelope *en
 			const char *s = out->data + start;
 			const char *e = NULL;
 			if (got >= 2 && memcmp(s, "\r\n", 2) == 0)
-				e = s;
+				e = s + 2;
 			else if ((e = memmem(s, got, "\r\n\r\n", 4)) != NULL)
-				e += 2;
+				e += 4;
 			if (e != NULL) {
 				out->len = (size_t)(e - out->data);
 				out->data[out->len] = '\0';
