@@ -1,0 +1,338 @@
+// webmail.test.mjs — browser tests of the correu webmail: Chromium
+// (Debian's) driven by playwright-core against a running `correu web`.
+// Environment: WEB_URL, WEB_USER, WEB_PASSWORD, SHOT_DIR, CHROMIUM.
+// Prints "PASS name" / "FAIL name: reason" and a summary line; exits
+// non-zero if anything failed. Every request to a non-loopback host is
+// aborted before it leaves the browser and counted as a leak.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+const URL_BASE = process.env.WEB_URL;
+const USER = process.env.WEB_USER;
+const PASSWORD = process.env.WEB_PASSWORD;
+const SHOTS = process.env.SHOT_DIR;
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const results = [];
+const leaks = [];
+const dialogs = [];
+
+function loopback(u) {
+	let url;
+	try { url = new URL(u); } catch { return true; }
+	if (url.protocol === 'data:' || url.protocol === 'blob:' || url.protocol === 'about:') return true;
+	const h = url.hostname;
+	return h === 'localhost' || h === '[::1]' || h === '::1' || /^127\./.test(h);
+}
+
+async function test(name, fn) {
+	try {
+		await fn();
+		results.push([name, true]);
+		console.log(`PASS ${name}`);
+	} catch (e) {
+		results.push([name, false]);
+		console.log(`FAIL ${name}: ${(e && e.stack) || e}`);
+	}
+}
+
+function assert(cond, msg) {
+	if (!cond) throw new Error(msg);
+}
+
+async function shot(page, name) {
+	await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: false });
+}
+
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'correu-chromium-'));
+// A fresh profile directory each run (playwright passes it as --user-data-dir).
+const context = await chromium.launchPersistentContext(userDir, {
+	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+	headless: true,
+	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+		'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 800 },
+});
+await context.route('**/*', (route) => {
+	const u = route.request().url();
+	if (!loopback(u)) {
+		leaks.push(u);
+		return route.abort();
+	}
+	return route.continue();
+});
+const page = context.pages()[0] || await context.newPage();
+page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+page.on('pageerror', (e) => console.log('page error:', e.message));
+
+const row = (text) => page.locator('.row', { hasText: text }).first();
+
+async function waitRow(text, timeout = 20000) {
+	await row(text).waitFor({ timeout });
+}
+
+await test('http redirect', async () => {
+	if (!process.env.HTTP_URL) return;
+	const res = await fetch(process.env.HTTP_URL + '/some/path?x=1', { redirect: 'manual' });
+	assert(res.status === 301, 'status ' + res.status);
+	assert(res.headers.get('location').startsWith('https://'), 'location ' + res.headers.get('location'));
+});
+
+await test('login rejects a wrong password', async () => {
+	await page.goto(URL_BASE + '/');
+	await page.fill('#login-user', USER);
+	await page.fill('#login-password', 'wrong-' + PASSWORD);
+	await page.click('#login-submit');
+	await page.locator('#login-error', { hasText: 'Wrong' }).waitFor({ timeout: 20000 });
+	await shot(page, 'login');
+});
+
+await test('login', async () => {
+	await page.fill('#login-user', USER);
+	await page.fill('#login-password', PASSWORD);
+	await page.click('#login-submit');
+	await page.locator('#folder-list li', { hasText: 'INBOX' }).waitFor();
+	const cookies = await context.cookies();
+	const c = cookies.find((x) => x.name === 'correu_session');
+	assert(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'cookie flags ' + JSON.stringify(c));
+	assert(!(await page.content()).includes(PASSWORD), 'password in page');
+});
+
+await test('folder list with unread counts, special folders first', async () => {
+	const names = await page.locator('#folder-list li .name').allTextContents();
+	assert(names[0] === 'INBOX', 'first folder ' + names[0]);
+	for (const f of ['Drafts', 'Sent', 'Trash']) assert(names.includes(f), 'missing ' + f);
+	assert(names.indexOf('Trash') < names.length, 'order');
+	const unread = await page.locator('#folder-list li[data-folder="INBOX"] .unread').textContent();
+	assert(parseInt(unread, 10) >= 5, 'unread ' + unread);
+});
+
+await test('message list', async () => {
+	await waitRow('Quarterly report with attachment');
+	await waitRow('Überprüfung der Rechnung');
+	await waitRow('Привет');
+	await shot(page, 'list');
+});
+
+await test('open multipart message and download attachment', async () => {
+	await row('Quarterly report').click();
+	await page.locator('#msg-head h2', { hasText: 'Quarterly report' }).waitFor();
+	const frame = page.frameLocator('#msg-body iframe');
+	await frame.locator('b', { hasText: 'report' }).waitFor();
+	const link = page.locator('#attachments a', { hasText: 'report-q3.csv' });
+	await link.waitFor();
+	const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+	const file = await download.path();
+	const data = fs.readFileSync(file, 'utf8');
+	assert(data === 'col1,col2\n1,2\n3,4\n', 'attachment content ' + JSON.stringify(data));
+	assert(download.suggestedFilename() === 'report-q3.csv', 'name ' + download.suggestedFilename());
+	await shot(page, 'message');
+});
+
+await test('charsets and RFC 2047/2231', async () => {
+	await row('Überprüfung').click();
+	await page.locator('#msg-head .from', { hasText: 'José García' }).waitFor();
+	await page.locator('#msg-body pre', { hasText: 'Señor, la factura está lista. Grüße.' }).waitFor();
+	await row('Привет').click();
+	await page.locator('#msg-body pre', { hasText: 'Привет, мир!' }).waitFor();
+	await page.locator('#attachments a', { hasText: 'отчёт.txt' }).waitFor();
+});
+
+await test('inline cid: image', async () => {
+	await row('Picture inline').click();
+	const img = page.frameLocator('#msg-body iframe').locator('#logo');
+	await img.waitFor();
+	const src = await img.getAttribute('src');
+	assert(src && src.startsWith('data:image/png;base64,'), 'src ' + src);
+});
+
+await test('raw source view', async () => {
+	await page.click('#raw-btn');
+	await page.locator('#msg-body pre.raw', { hasText: 'Content-Type: image/png' }).waitFor();
+});
+
+await test('thread view', async () => {
+	await page.check('#threads');
+	await waitRow('Re: Lunch on Friday?');
+	const depth = await row('Re: Lunch on Friday?').locator('.subject').textContent();
+	assert(depth.includes('\u21b3'), 'reply not indented: ' + depth);
+	await shot(page, 'threads');
+	await page.uncheck('#threads');
+	await waitRow('Quarterly report');
+});
+
+await test('sort by subject', async () => {
+	await page.selectOption('#sort', 'subject');
+	await page.selectOption('#order', 'asc');
+	await page.waitForTimeout(300);
+	await waitRow('Lunch');
+	const subjects = await page.locator('.row .subject').allTextContents();
+	const sorted = [...subjects].sort((a, b) => a.localeCompare(b));
+	assert(subjects.length > 3, 'rows ' + subjects.length);
+	assert(subjects[0].toLowerCase() <= subjects[subjects.length - 1].toLowerCase(), 'not sorted: ' + subjects.join('|') + ' vs ' + sorted[0]);
+	await page.selectOption('#sort', 'date');
+	await page.selectOption('#order', 'desc');
+});
+
+const stamp = Date.now().toString(36);
+
+await test('compose and send to self, arrives without reload', async () => {
+	await page.click('#compose-btn');
+	await page.fill('#c-to', USER);
+	await page.fill('#c-subject', `Self test ${stamp}`);
+	await page.fill('#c-text', 'Hello from the browser test.\n.\nA line with a dot above.');
+	const tmp = path.join(userDir, 'note.txt');
+	fs.writeFileSync(tmp, 'attached note\n');
+	await page.setInputFiles('#c-files', tmp);
+	await page.locator('#c-attachments li', { hasText: 'note.txt' }).waitFor();
+	await shot(page, 'compose');
+	await page.click('#c-send');
+	await page.locator('#toast', { hasText: 'sent' }).waitFor();
+	// No reload: the event stream must bring it in.
+	await waitRow(`Self test ${stamp}`, 30000);
+});
+
+await test('reply', async () => {
+	await row(`Self test ${stamp}`).click();
+	await page.locator('#msg-head h2', { hasText: `Self test ${stamp}` }).waitFor();
+	await page.locator('#attachments a', { hasText: 'note.txt' }).waitFor();
+	await page.keyboard.press('r');
+	await page.locator('#compose').waitFor();
+	assert((await page.inputValue('#c-subject')) === `Re: Self test ${stamp}`, 'subject');
+	assert((await page.inputValue('#c-text')).includes('> Hello from the browser test.'), 'quote');
+	await page.click('#c-send');
+	await waitRow(`Re: Self test ${stamp}`, 30000);
+	await page.locator('#folder-list li[data-folder="Sent"]').click();
+	await waitRow(`Re: Self test ${stamp}`);
+	await page.locator('#folder-list li[data-folder="INBOX"]').click();
+	await waitRow(`Self test ${stamp}`);
+});
+
+await test('create folder and move a message', async () => {
+	page.once('dialog', () => {});
+	await page.evaluate(() => { window.prompt = () => 'Projects'; });
+	await page.click('#folder-new');
+	await page.locator('#folder-list li[data-folder="Projects"]').waitFor();
+	await row('Lunch on Friday?').click();
+	await page.locator('#msg-head h2', { hasText: 'Lunch' }).waitFor();
+	await page.selectOption('#move-select', 'Projects');
+	await page.waitForTimeout(500);
+	await page.locator('#folder-list li[data-folder="Projects"]').click();
+	await waitRow('Lunch on Friday?');
+	await page.locator('#folder-list li[data-folder="INBOX"]').click();
+	await waitRow('Quarterly report');
+});
+
+await test('search', async () => {
+	await page.fill('#search-input', 'Quarterly');
+	await page.selectOption('#search-field', 'subject');
+	await page.press('#search-input', 'Enter');
+	await page.waitForFunction(() => document.querySelectorAll('.row').length === 1);
+	await waitRow('Quarterly report');
+	await page.fill('#search-input', 'factura');
+	await page.selectOption('#search-field', 'body');
+	await page.press('#search-input', 'Enter');
+	await page.waitForFunction(() => document.querySelectorAll('.row').length === 1);
+	await waitRow('Überprüfung');
+	await shot(page, 'search');
+	await page.fill('#search-input', '');
+	await page.press('#search-input', 'Enter');
+	await waitRow('Quarterly report');
+});
+
+await test('delete to Trash', async () => {
+	await row('Picture inline').click();
+	await page.locator('#msg-head h2', { hasText: 'Picture inline' }).waitFor();
+	await page.keyboard.press('#');
+	await page.waitForTimeout(500);
+	await page.locator('#folder-list li[data-folder="Trash"]').click();
+	await waitRow('Picture inline');
+	await page.locator('#folder-list li[data-folder="INBOX"]').click();
+	await waitRow('Quarterly report');
+});
+
+await test('XSS corpus executes nothing and leaks nothing', async () => {
+	const before = leaks.length;
+	const xss = await page.locator('.row', { hasText: 'XSS ' }).count();
+	assert(xss >= 10, 'corpus rows ' + xss);
+	for (let i = 0; i < xss; i++) {
+		const r = page.locator('.row', { hasText: 'XSS ' }).nth(i);
+		const subject = await r.locator('.subject').textContent();
+		await r.click();
+		await page.locator('#msg-head h2', { hasText: subject }).waitFor();
+		const frame = page.frameLocator('#msg-body iframe');
+		// Try the bait: click links and buttons inside the frame.
+		for (const sel of ['#jslink', '#submit', '#hover']) {
+			const n = await frame.locator(sel).count();
+			if (n > 0) await frame.locator(sel).first().click({ timeout: 2000 }).catch(() => {});
+		}
+		await page.waitForTimeout(300);
+	}
+	await shot(page, 'xss');
+	const marker = await page.evaluate(() => window.__xss);
+	assert(marker === undefined, 'script ran: ' + marker);
+	assert(dialogs.length === 0, 'dialogs: ' + dialogs.join(', '));
+	assert(leaks.length === before, 'requests to remote hosts: ' + leaks.slice(before).join(', '));
+	assert(page.url().startsWith(URL_BASE), 'navigated away: ' + page.url());
+});
+
+await test('remote images only after the user allows them', async () => {
+	await row('XSS 08-remote-images').click();
+	await page.locator('#remote-bar').waitFor();
+	const before = leaks.length;
+	await page.click('#remote-allow');
+	await page.waitForTimeout(1000);
+	assert(leaks.some((u, i) => i >= before && u.includes('evil.example/track')), 'allowed images were not requested');
+});
+
+await test('keyboard shortcuts', async () => {
+	await page.locator('#folder-list li[data-folder="INBOX"]').click();
+	await waitRow('Quarterly report');
+	await row('Quarterly report').click();
+	await page.locator('#msg-head h2', { hasText: 'Quarterly' }).waitFor();
+	const first = await page.locator('#msg-head h2').textContent();
+	await page.keyboard.press('j');
+	await page.waitForFunction((s) => document.querySelector('#msg-head h2').textContent !== s, first);
+	await page.keyboard.press('k');
+	await page.locator('#msg-head h2', { hasText: 'Quarterly' }).waitFor();
+	await page.keyboard.press('c');
+	await page.locator('#compose').waitFor();
+	await page.click('#c-cancel');
+});
+
+await test('phone layout', async () => {
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.locator('#folder-list li[data-folder="INBOX"]').click({ force: true }).catch(() => {});
+	await waitRow('Quarterly report');
+	await shot(page, 'phone-list');
+	await row('Quarterly report').click();
+	await page.locator('#msg-head h2', { hasText: 'Quarterly' }).waitFor();
+	assert(await page.locator('#list-pane').isHidden(), 'list still shown on a phone');
+	await shot(page, 'phone-message');
+	await page.click('#back-btn');
+	await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+await test('state-changing requests need the CSRF token', async () => {
+	const status = await page.evaluate(async () => {
+		const r = await fetch('/api/flags', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify({ folder: 'INBOX', uids: [1], add: ['\\Flagged'] }) });
+		return r.status;
+	});
+	assert(status === 403, 'status ' + status);
+});
+
+await test('logout', async () => {
+	await page.click('#logout-btn');
+	await page.locator('#login-form').waitFor();
+	const status = await page.evaluate(async () => (await fetch('/api/folders')).status);
+	assert(status === 401, 'status after logout ' + status);
+});
+
+await context.close();
+fs.rmSync(userDir, { recursive: true, force: true });
+const failed = results.filter(([, ok]) => !ok).length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
