@@ -18,8 +18,8 @@ struct store_target {
 	const char *folder;	/* NULL or "" = INBOX, else "Sent", "a.b" */
 };
 
-/* fsyncs the data of fd (the open message file at path), links path into
- * every target and fsyncs their new/ directories. size is the file size
+/* Writes the data of fd (the open message file at path) to disk, links
+ * path into every target, fdatasyncs fd and fsyncs the new/ directories. size is the file size
  * (CRLF octets). names_r, if not NULL, receives the base names used
  * (caller frees each and the array). Returns 0 when every target has the
  * message durably, -1 with *error_r otherwise (already made links stay:
