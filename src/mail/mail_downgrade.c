@@ -74,6 +74,7 @@ int mail_downgrade_7bit(const void *msgv, size_t len, struct buf *out,
 			bool *changed_r, const char **error_r)
 {
 	const char *msg = msgv;
+	size_t start = out->len;
 	*changed_r = false;
 	if (!mail_downgrade_needed(msg, len)) {
 		copy_crlf(out, msg, len);
@@ -158,5 +159,13 @@ int mail_downgrade_7bit(const void *msgv, size_t len, struct buf *out,
 	}
 	copy_crlf(out, msg + copied, len - (size_t)copied);
 	mail_part_free(&root);
+	if (mail_downgrade_needed(out->data + start, out->len - start)) {
+		/* 8-bit bytes outside any content: on a boundary line */
+		*error_r = "8-bit bytes outside the parts' content";
+		out->len = start;
+		buf_append(out, "", 0);
+		*changed_r = false;
+		return -1;
+	}
 	return 0;
 }

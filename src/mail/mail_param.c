@@ -409,7 +409,9 @@ void mail_param_write(struct buf *out, size_t *line_len, const char *name,
 		      const char *value)
 {
 	struct buf item = BUF_INIT;
-	if (is_token(value) || is_printable_ascii(value)) {
+	/* "=?" would read back as an RFC 2047 word: use RFC 2231 then */
+	if ((is_token(value) || is_printable_ascii(value)) &&
+	    strstr(value, "=?") == NULL) {
 		buf_append_str(&item, name);
 		buf_append_char(&item, '=');
 		if (is_token(value)) {

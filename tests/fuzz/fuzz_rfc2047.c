@@ -49,6 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct buf u = BUF_INIT;
 		char *name = strdup(params.v[i].name);
 		char *star = strchr(name, '*');
+		if (star != NULL && star[1] != '\0') {
+			/* a name that only looks like a section: not ours */
+			free(name);
+			continue;
+		}
 		if (star != NULL)
 			*star = '\0';
 		if (!mail_param_get_utf8(&params, name, &u))
