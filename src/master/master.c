@@ -10,7 +10,9 @@
 #include "listener.h"
 #include "log.h"
 #include "proc.h"
+#include "queue_process.h"
 #include "tls.h"
+#include "web.h"
 #include "worker.h"
 
 #include <dirent.h>
@@ -26,11 +28,15 @@
 
 enum child_role {
 	ROLE_AUTH,
+	ROLE_QUEUE,
+	ROLE_WEB,
 	ROLE_WORKER,
 };
 
 static const char *const role_names[] = {
 	[ROLE_AUTH] = "auth",
+	[ROLE_QUEUE] = "queue",
+	[ROLE_WEB] = "web",
 	[ROLE_WORKER] = "worker",
 };
 
@@ -81,7 +87,19 @@ static void child_main(struct child *c)
 	else
 		snprintf(name, sizeof(name), "%s", role_names[c->role]);
 	proc_set_title(name);
-	if (c->role != ROLE_WORKER)
+	/* Each child keeps only the listening sockets it serves. */
+	int *https = x_calloc(M.listeners.n + 1, sizeof(int));
+	int *http = x_calloc(M.listeners.n + 1, sizeof(int));
+	size_t n_https = 0, n_http = 0;
+	for (size_t i = 0; i < M.listeners.n && c->role == ROLE_WEB; i++) {
+		if (M.listeners.v[i].kind == LISTENER_HTTPS)
+			https[n_https++] = M.listeners.v[i].fd;
+		else if (M.listeners.v[i].kind == LISTENER_HTTP)
+			http[n_http++] = M.listeners.v[i].fd;
+		else
+			close(M.listeners.v[i].fd);
+	}
+	if (c->role == ROLE_AUTH || c->role == ROLE_QUEUE)
 		listener_set_close(&M.listeners, NULL);
 	proc_drop_privileges(M.cfg, name);
 
@@ -89,6 +107,12 @@ static void child_main(struct child *c)
 	switch (c->role) {
 	case ROLE_AUTH:
 		status = auth_server_run(M.cfg);
+		break;
+	case ROLE_QUEUE:
+		status = queue_process_run(M.cfg);
+		break;
+	case ROLE_WEB:
+		status = web_run(M.cfg, M.tls, https, n_https, http, n_http) == 0 ? 0 : 1;
 		break;
 	case ROLE_WORKER:
 		status = worker_run(M.cfg, M.tls, &M.listeners, M.limits, c->index);
@@ -133,6 +157,11 @@ static unsigned alloc_row(void)
 		}
 	}
 	return CONNLIMIT_MAX_WORKERS;	/* counted nowhere; limits off */
+}
+
+static bool web_wanted(const struct config *cfg)
+{
+	return cfg->web_enabled && cfg->https_port != 0;
 }
 
 static void start_workers(void)
@@ -300,10 +329,27 @@ static void reload(void)
 	cfg_free(&M.cfg);
 	M.cfg = cfg;
 	start_workers();
-	/* The others re-read the file themselves. */
-	for (size_t i = 0; i < M.n_children; i++)
-		if (M.children[i].role != ROLE_WORKER && M.children[i].pid > 0)
-			kill(M.children[i].pid, SIGHUP);
+	/* The auth process re-reads the file itself. The queue and the web
+	 * process stop and are started again by reap() with the new
+	 * configuration (and, for the web, new certificates and sockets);
+	 * never two queue processes at once. */
+	bool have_web = false;
+	for (size_t i = 0; i < M.n_children; i++) {
+		struct child *c = &M.children[i];
+		if (c->role == ROLE_WEB) {
+			have_web = true;
+			if (!web_wanted(M.cfg))
+				c->retiring = true;
+		}
+		if (c->pid <= 0)
+			continue;
+		if (c->role == ROLE_AUTH)
+			kill(c->pid, SIGHUP);
+		else if (c->role == ROLE_QUEUE || c->role == ROLE_WEB)
+			kill(c->pid, SIGTERM);
+	}
+	if (!have_web && web_wanted(M.cfg))
+		child_start(child_add(ROLE_WEB, 0));
 	log_info("reload done");
 }
 
@@ -374,6 +420,9 @@ int master_run(struct config *cfg)
 		log_info("listening on %s port %u (%s)", M.listeners.v[i].addr, M.listeners.v[i].port,
 			 listener_kind_name(M.listeners.v[i].kind));
 	child_start(child_add(ROLE_AUTH, 0));
+	child_start(child_add(ROLE_QUEUE, 0));
+	if (web_wanted(cfg))
+		child_start(child_add(ROLE_WEB, 0));
 	start_workers();
 	log_info("correu started (%s), %u workers, data in %s", cfg->hostname,
 		 worker_count(cfg), cfg->data_dir);
