@@ -113,13 +113,13 @@ static void test_rfc2047_encode(void **state)
 	(void)state;
 	static const char *const texts[] = {
 		"plain ascii subject",
-		"caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e",
-		"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80 "
-		"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80 "
-		"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80",
+		("caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e"),
+		("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80 "
+		 "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80 "
+		 "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80"),
 		"looks like =?utf-8?q?an?= encoded word",
-		"a very long subject line made only of ascii words that must be folded "
-		"somewhere before seventy-eight columns are reached in the header",
+		("a very long subject line made only of ascii words that must be folded "
+		 "somewhere before seventy-eight columns are reached in the header"),
 		"\xe2\x82\xac",
 	};
 	for (size_t i = 0; i < N_ELEMENTS(texts); i++) {
@@ -180,8 +180,8 @@ static void test_params(void **state)
 	/* writing: long and non-ASCII values use RFC 2231 and read back */
 	const char *names[] = { "simple.txt", "with space.txt",
 		"r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac.pdf",
-		"a very long file name that needs several continuation sections "
-		"because it is much too long for one line \xc3\xa9.txt" };
+		("a very long file name that needs several continuation sections "
+		 "because it is much too long for one line \xc3\xa9.txt") };
 	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
 		struct buf w = BUF_INIT, r = BUF_INIT;
 		size_t line = strlen("Content-Disposition: attachment");
