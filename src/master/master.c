@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -386,10 +387,27 @@ static int prepare_dirs(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* Idle connections are cheap, so file descriptors are the limit: use
+ * all the kernel allows (children inherit it). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (geteuid() == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 262144) {
+		struct rlimit want = { 262144, 262144 };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int master_run(struct config *cfg)
 {
 	M.cfg = cfg;
 	proc_set_title("master");
+	raise_fd_limit();
 	uid_t uid;
 	gid_t gid;
 	if (proc_lookup_user(cfg, &uid, &gid) < 0)
