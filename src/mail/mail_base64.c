@@ -123,6 +123,7 @@ void mail_base64_encode_more(struct mail_base64_encoder *e, const void *in,
 	const unsigned char *p = in;
 	char q[4];
 	buf_reserve(out, len / 3 * 4 + (e->width ? len / 3 * 4 / e->width * 2 : 0) + 8);
+	buf_commit(out, 0);
 	while (len > 0 && e->npend > 0 && e->npend < 3) {
 		e->pend[e->npend++] = *p++;
 		len--;

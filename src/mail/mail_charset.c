@@ -162,6 +162,7 @@ static void conv_run(iconv_t cd, const char **in, size_t *inleft,
 	}
 	/* flush shift states (ISO-2022-JP, UTF-7) */
 	char *w = buf_reserve(out, 16);
+	buf_commit(out, 0);
 	char *wp = w;
 	size_t outleft = 16;
 	if (*inleft == 0 && iconv(cd, NULL, NULL, &wp, &outleft) != (size_t)-1)

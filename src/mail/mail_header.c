@@ -116,6 +116,7 @@ void mail_header_unfold(const char *value, size_t len, struct buf *out)
 	size_t start_len = out->len;
 	size_t keep = out->len;	/* length without trailing whitespace */
 	buf_reserve(out, len - i);
+	buf_commit(out, 0);
 	for (; i < len; i++) {
 		char c = value[i];
 		if (c == '\r' || c == '\n' || c == '\0')

@@ -111,6 +111,7 @@ void mail_qp_decode_more(struct mail_qp_decoder *d, const void *in,
 	const char *p = in;
 	size_t i = 0;
 	buf_reserve(out, len);
+	buf_commit(out, 0);
 	while (i < len) {
 		if (d->pending.len == 0) {
 			/* fast path: copy a run of ordinary characters */
@@ -245,6 +246,7 @@ void mail_qp_encode_more(struct mail_qp_encoder *e, const void *in,
 {
 	const unsigned char *p = in;
 	buf_reserve(out, len + len / 8);
+	buf_commit(out, 0);
 	for (size_t i = 0; i < len; i++)
 		enc_byte(e, p[i], out);
 }

@@ -191,7 +191,7 @@ static void add_header(struct mail_writer_part *part, const char *name,
 {
 	part->hdrs = x_reallocarray(part->hdrs, part->nhdrs + 1, sizeof(*part->hdrs));
 	part->hdrs[part->nhdrs].name = x_strdup(name);
-	buf_reserve(value, 0);
+	buf_append(value, "", 0);
 	part->hdrs[part->nhdrs].value = buf_steal(value);
 	part->nhdrs++;
 }

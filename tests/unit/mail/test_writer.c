@@ -134,7 +134,9 @@ static void test_writer_dsn(void **state)
 	assert_string_equal(dec, "J\xc3\xb6rg M\xc3\xbcller <joerg@example.de>");
 	free(tohdr);
 	free(dec);
-	assert_non_null(mail_header_get(out.data, p->header.size, "MIME-Version"));
+	char *mv = mail_header_get(out.data, p->header.size, "MIME-Version");
+	assert_string_equal(mv, "1.0");
+	free(mv);
 
 	const struct mail_part *text = p->children;
 	struct buf body = BUF_INIT;
