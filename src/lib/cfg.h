@@ -57,6 +57,11 @@ struct config {
 	uint64_t smtp_line_length_limit;
 	char *smtp_banner;
 
+	/* POP3 */
+	uint64_t pop3_timeout;
+	uint64_t pop3_max_commands;
+	uint64_t pop3_max_errors;
+
 	/* outbound delivery and queue */
 	char *dns_resolver;
 	char *dns_trust_anchor;
@@ -73,6 +78,11 @@ struct config {
 	uint64_t queue_retry_max;
 	uint64_t queue_lifetime;
 	uint64_t queue_delay_warning;
+
+	/* submission */
+	uint64_t submission_max_messages_per_hour;
+	uint64_t submission_max_recipients;
+	struct strv submission_senders;
 
 	/* webmail */
 	bool web_enabled;

@@ -52,6 +52,10 @@ const struct cfg_key cfg_keys[] = {
 	K(smtp_line_length_limit, CFG_UINT, "998", "longest message line accepted, without CRLF (RFC 5322 2.1.1); 0 = no limit"),
 	K(smtp_banner, CFG_STR, "ESMTP correu", "text after the host name in the 220 greeting"),
 
+	K(pop3_timeout, CFG_DURATION, "10m", "POP3 idle time before the session is closed without deleting anything (RFC 1939 asks for at least 10 minutes)"),
+	K(pop3_max_commands, CFG_UINT, "1000", "commands per POP3 session, plus four per message in the maildrop"),
+	K(pop3_max_errors, CFG_UINT, "20", "-ERR replies per POP3 session before it is closed"),
+
 	K(dns_resolver, CFG_STR, "", "resolver to ask, ADDR or ADDR@PORT (e.g. 127.0.0.1@5353); empty = the system resolver of /etc/resolv.conf"),
 	K(dns_trust_anchor, CFG_PATH, "", "DNSSEC trust anchor file (zone-file format) for validating answers; empty = no validation"),
 	K(smtp_out_port, CFG_PORT, "25", "TCP port of other servers for outbound SMTP (tests use a high port)"),
@@ -67,6 +71,10 @@ const struct cfg_key cfg_keys[] = {
 	K(queue_retry_max, CFG_DURATION, "1h", "longest interval between delivery attempts"),
 	K(queue_lifetime, CFG_DURATION, "5d", "how long a message is retried before it is returned to the sender"),
 	K(queue_delay_warning, CFG_DURATION, "0", "send a delay DSN once a message has waited this long; 0 = never"),
+
+	K(submission_max_messages_per_hour, CFG_UINT, "200", "messages an authenticated user may submit per hour (all workers together); 0 = no limit"),
+	K(submission_max_recipients, CFG_UINT, "100", "recipients per message on the submission ports"),
+	K(submission_senders, CFG_LINES, "", "\"USER ADDRESS...\": more envelope/From: addresses USER may send as (ADDRESS or @domain); repeatable"),
 	K(web_enabled, CFG_BOOL, "yes", "`correu serve` also runs the webmail (on https_port and http_port)"),
 	K(web_imap_host, CFG_STR, "localhost", "IMAP server the webmail logs in to (implicit TLS), a host name or IP address"),
 	K(web_imap_port, CFG_PORT, "0", "port of web_imap_host; 0 = this configuration's imaps_port"),

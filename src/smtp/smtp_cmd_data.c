@@ -3,6 +3,7 @@
  * the queue, fsynced in a helper thread) before the final 250. Runs in
  * the workers; parses untrusted content through smtp_data. */
 #include "smtp_session.h"
+#include "smtp_submit.h"
 #include "auth_db.h"
 #include "fsutil.h"
 #include "log.h"
@@ -363,6 +364,11 @@ static void finish_message(struct smtp_session *s)
 	}
 	if (t->write_failed) {
 		smtp_reply(s, 451, "4.3.0", "Error: queue file write error");
+		smtp_txn_reset(s);
+		return;
+	}
+	/* Submission: From: ownership, Date:/Message-ID: (smtp_submit.c). */
+	if (smtp_is_submission(s) && !smtp_submit_finish(s)) {
 		smtp_txn_reset(s);
 		return;
 	}

@@ -1,6 +1,7 @@
 /* smtp_cmd_mail.c — MAIL FROM with SIZE, BODY, SMTPUTF8, RET, ENVID and
  * AUTH parameters; the transaction's life cycle. Runs in the workers. */
 #include "smtp_session.h"
+#include "smtp_submit.h"
 #include "log.h"
 #include "queue.h"
 
@@ -113,6 +114,8 @@ void smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_error(s, 530, "5.7.0", "Error: authentication required");
 		return;
 	}
+	if (smtp_is_submission(s) && !smtp_submit_mail(s, cmd->path))
+		return;
 	struct smtp_txn *t = x_calloc(1, sizeof(*t));
 	t->fd = -1;
 	if (mail_params(s, cmd, t) < 0) {

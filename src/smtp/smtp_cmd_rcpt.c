@@ -2,6 +2,7 @@
  * catch-all and plus-addressing; relay control; DSN parameters. Runs in
  * the workers. */
 #include "smtp_session.h"
+#include "smtp_submit.h"
 #include "auth_resolve.h"
 #include "log.h"
 #include "queue.h"
@@ -63,6 +64,8 @@ void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_reply(s, 452, "4.5.3", "Error: too many recipients");
 		return;
 	}
+	if (smtp_is_submission(s) && !smtp_submit_rcpt(s))
+		return;
 	if (cmd->path_utf8 && !t->smtputf8) {
 		smtp_error(s, 553, "5.6.7", "Error: UTF-8 address needs SMTPUTF8 in MAIL FROM");
 		return;

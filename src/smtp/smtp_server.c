@@ -231,7 +231,8 @@ static void process_input(struct smtp_session *s)
 				return;
 			continue;
 		}
-		if (s->phase != SMTP_PHASE_COMMANDS || in->len == 0)
+		if ((s->phase != SMTP_PHASE_COMMANDS && s->phase != SMTP_PHASE_AUTH) ||
+		    in->len == 0)
 			return;
 		size_t line_len, consumed;
 		enum smtp_line_result r = smtp_line_next(in->data, in->len, SMTP_COMMAND_LINE_MAX,
@@ -255,7 +256,10 @@ static void process_input(struct smtp_session *s)
 		/* Copy out: a handler may start TLS, which drops the buffer. */
 		char *line = x_strndup(in->data, line_len);
 		buf_consume(in, consumed);
-		dispatch(s, line, line_len);
+		if (s->phase == SMTP_PHASE_AUTH)
+			smtp_auth_line(s, line, line_len);
+		else
+			dispatch(s, line, line_len);
 		free(line);
 	}
 }

@@ -18,6 +18,7 @@ enum smtp_phase {
 	SMTP_PHASE_DATA,	/* reading DATA content up to CRLF.CRLF */
 	SMTP_PHASE_BDAT,	/* reading the octets of a BDAT chunk */
 	SMTP_PHASE_WAIT,	/* paused: commit or auth in progress */
+	SMTP_PHASE_AUTH,	/* reading a SASL response line (smtp_cmd_auth.c) */
 	SMTP_PHASE_QUIT,
 };
 
@@ -112,6 +113,8 @@ smtp_cmd_handler_t smtp_cmd_helo, smtp_cmd_ehlo, smtp_cmd_mail, smtp_cmd_rcpt,
 /* Data phase (smtp_cmd_data.c): consumes content from the input buffer;
  * returns false when it needs more input. */
 bool smtp_data_input(struct smtp_session *s, struct buf *in);
+/* A client's response line during an AUTH exchange (SMTP_PHASE_AUTH). */
+void smtp_auth_line(struct smtp_session *s, const char *line, size_t len);
 /* Frees what smtp_cmd_auth.c keeps in auth_state. */
 void smtp_auth_free(struct smtp_session *s);
 /* Mechanisms for the EHLO AUTH line, or NULL when AUTH is not offered. */
