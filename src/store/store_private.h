@@ -1,0 +1,79 @@
+/* store_private.h — structures shared by the src/store files; nothing
+ * outside src/store includes this. */
+#ifndef CORREU_STORE_PRIVATE_H
+#define CORREU_STORE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include "buf.h"
+#include "store.h"
+#include "store_index.h"
+
+struct store_watch;
+
+struct store_user {
+	struct store_user *next;	/* the process's open users */
+	uv_loop_t *loop;
+	char *address;
+	char *maildir;			/* Maildir++ root, no trailing '/' */
+	struct store_index *idx;
+	uint64_t quota_bytes;		/* 0 = none */
+	unsigned refcount;
+	enum store_error last_error;
+	char *last_error_text;
+
+	/* Notification (store_watch.c). */
+	struct store_watch *watches;
+	uv_fs_event_t *notify_ev;	/* on STORE_NOTIFY_FILE */
+	uv_timer_t *notify_timer;	/* coalesces bursts of events */
+	struct store_dirwatch *dirwatches;
+	bool notify_pending;
+	bool changed;			/* we wrote: touch the notify file */
+};
+
+struct store_mailbox {
+	struct store_user *user;
+	int64_t id;
+	char *name;			/* UTF-8 IMAP name */
+	char *path;			/* absolute folder directory */
+	uint32_t uidvalidity;
+	char guid[33];
+	bool full_rescan;		/* cur/ must be compared in full */
+	struct strv keywords;		/* bit i = keywords.v[i] */
+	int64_t keywords_version;	/* data_version they were read at */
+};
+
+/* Records why the last call failed (kept on the user for the caller);
+ * returns -1 for convenience. */
+int store_fail(struct store_user *user, enum store_error err, const char *fmt, ...)
+	ATTR_FORMAT(3, 4);
+
+/* The folder directory of a mailbox name (UTF-8): the root for INBOX,
+ * else root + "/." + modified-UTF-7 name. Caller frees. */
+char *store_mailbox_dir(const struct store_user *user, const char *name);
+
+/* After a committed change: tell other sessions and processes. */
+void store_user_changed(struct store_user *user);
+
+/* Next modseq of a mailbox inside a write transaction (reads and bumps
+ * the mailbox row). 0 on failure. */
+uint64_t store_mailbox_next_modseq(struct store_mailbox *mb);
+/* Reserves count UIDs inside a write transaction; first UID or 0. */
+uint32_t store_mailbox_reserve_uids(struct store_mailbox *mb, uint32_t count);
+/* Writes the folder's state file (uidvalidity, uidnext, guid). */
+void store_mailbox_write_state(struct store_mailbox *mb, uint32_t uidnext);
+/* Records the current new/ and cur/ mtimes as synced. */
+void store_mailbox_note_mtimes(struct store_mailbox *mb);
+/* Re-reads the keyword list if the index changed. */
+void store_mailbox_load_keywords(struct store_mailbox *mb);
+
+/* Frees the user's watch handles (store_watch.c). */
+void store_watch_user_free(struct store_user *user);
+
+/* Maildir directory entries of one folder subdirectory, sorted. */
+int store_dir_list(const char *dir, struct strv *names);
+/* st_mtim of a directory as nanoseconds, 0 if missing. */
+int64_t store_dir_mtime(const char *dir);
+
+#endif

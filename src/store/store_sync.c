@@ -1,0 +1,368 @@
+/* store_sync.c — bringing a mailbox's index up to date with its Maildir:
+ * new/ files get UIDs and move to cur/ (renamed with ",U=<uid>" so a
+ * rebuild can recover the UID), and when cur/ changed behind our back
+ * (another Maildir tool), flags and expunges are taken from the file
+ * names. Runs in the workers on the loop (a full cur/ scan of 100,000
+ * files takes tens of milliseconds) and in rebuilds. File names on disk
+ * are untrusted. */
+#include "store_private.h"
+#include "store_maildir.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_dir_list(const char *dir, struct strv *names)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		strv_push(names, de->d_name);
+	}
+	closedir(d);
+	if (names->n > 1)
+		qsort(names->v, names->n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+int64_t store_dir_mtime(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+/* State of one sync transaction. */
+struct sync_ctx {
+	struct store_mailbox *mb;
+	struct store_index *idx;
+	uint64_t modseq;	/* allocated on first change */
+	uint32_t uidnext;
+	bool uidnext_dirty;
+	bool changed;
+	bool trust_uids;	/* rebuild: U= values are the truth */
+	struct buf path, path2, name;
+};
+
+static uint64_t sync_modseq(struct sync_ctx *ctx)
+{
+	if (ctx->modseq == 0)
+		ctx->modseq = store_mailbox_next_modseq(ctx->mb);
+	ctx->changed = true;
+	return ctx->modseq;
+}
+
+static uint32_t sync_new_uid(struct sync_ctx *ctx, const struct store_maildir_name *n)
+{
+	uint32_t uid = ctx->uidnext;
+	if (n->has_uid && (n->uid >= ctx->uidnext || ctx->trust_uids)) {
+		struct store_msg m;
+		/* A duplicate U= (a file copied by hand) gets a new UID. */
+		int r = store_msg_get(ctx->mb, n->uid, &m);
+		if (r == 0)
+			uid = n->uid;
+		else if (r > 0)
+			sqlite3_reset(store_index_stmt(ctx->idx, STMT_MSG_GET));
+	}
+	if (uid >= ctx->uidnext) {
+		if (uid == UINT32_MAX)
+			return 0;
+		ctx->uidnext = uid + 1;
+		ctx->uidnext_dirty = true;
+	}
+	return uid;
+}
+
+static int insert_row(struct sync_ctx *ctx, uint32_t uid, const char *name, uint32_t flags,
+		      const struct stat *st)
+{
+	sqlite3_stmt *s = store_index_stmt(ctx->idx, STMT_MSG_INSERT);
+	sqlite3_bind_int64(s, 1, ctx->mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, flags);
+	sqlite3_bind_int64(s, 5, 0);
+	sqlite3_bind_int64(s, 6, st->st_mtim.tv_sec);
+	sqlite3_bind_int(s, 7, 0);
+	sqlite3_bind_int64(s, 8, ctx->trust_uids ? st->st_mtim.tv_sec : time(NULL));
+	sqlite3_bind_int64(s, 9, st->st_size);
+	sqlite3_bind_int64(s, 10, (sqlite3_int64)sync_modseq(ctx));
+	return store_index_exec_stmt(ctx->idx, s);
+}
+
+/* A file found in new/ (from_new) or an unknown file in cur/: give it a
+ * UID, rename it into cur/ under its UID name, index it. */
+static int adopt_file(struct sync_ctx *ctx, const char *subdir, const char *fname)
+{
+	struct store_maildir_name n;
+	if (!store_maildir_name_parse(fname, &n))
+		return 0;
+	struct stat st;
+	buf_reset(&ctx->path);
+	buf_appendf(&ctx->path, "%s/%s/%s", ctx->mb->path, subdir, fname);
+	if (stat(ctx->path.data, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;	/* taken by another process, or junk */
+	uint32_t uid = sync_new_uid(ctx, &n);
+	if (uid == 0)
+		return store_fail(ctx->mb->user, STORE_ERR_LIMIT, "UIDs exhausted");
+	buf_reset(&ctx->name);
+	store_maildir_base_with_uid(&ctx->name, &n, uid);
+	struct buf base = BUF_INIT;
+	buf_append(&base, ctx->name.data, ctx->name.len);
+	buf_reset(&ctx->name);
+	store_maildir_name_build(&ctx->name, base.data, base.len, n.flags);
+	buf_free(&base);
+	if (strcmp(subdir, "cur") != 0 || strcmp(fname, ctx->name.data) != 0) {
+		buf_reset(&ctx->path2);
+		buf_appendf(&ctx->path2, "%s/cur/%s", ctx->mb->path, ctx->name.data);
+		if (rename(ctx->path.data, ctx->path2.data) < 0) {
+			if (errno == ENOENT)
+				return 0;
+			log_error("store %s: rename %s: %s", ctx->mb->user->address,
+				  ctx->path.data, strerror(errno));
+			return 0;
+		}
+	}
+	return insert_row(ctx, uid, ctx->name.data, n.flags, &st);
+}
+
+struct row {
+	uint32_t uid;
+	uint32_t flags;
+	char *name;
+	size_t base_len;
+	bool matched;
+};
+
+static uint64_t hash_base(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Compares every file of cur/ with the index rows. */
+static int rescan_cur(struct sync_ctx *ctx)
+{
+	struct store_mailbox *mb = ctx->mb;
+	struct row *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	sqlite3_stmt *s = store_index_stmt(ctx->idx, STMT_MSG_NAMES);
+	sqlite3_bind_int64(s, 1, mb->id);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (nrows == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			rows = x_reallocarray(rows, cap, sizeof(*rows));
+		}
+		struct row *r = &rows[nrows++];
+		r->uid = (uint32_t)sqlite3_column_int64(s, 0);
+		r->name = x_strdup((const char *)sqlite3_column_text(s, 1));
+		r->flags = (uint32_t)sqlite3_column_int64(s, 2);
+		r->matched = false;
+		struct store_maildir_name n;
+		r->base_len = store_maildir_name_parse(r->name, &n) ? n.base_len : strlen(r->name);
+	}
+	sqlite3_reset(s);
+	int ret = 0;
+	if (rc != SQLITE_DONE) {
+		store_index_error(ctx->idx, rc, "rescan");
+		ret = -1;
+	}
+	/* Open-addressing table of row indexes by base name. */
+	size_t hsize = 16;
+	while (hsize < nrows * 2)
+		hsize *= 2;
+	size_t *table = x_malloc(hsize * sizeof(size_t));
+	for (size_t i = 0; i < hsize; i++)
+		table[i] = SIZE_MAX;
+	for (size_t i = 0; i < nrows; i++) {
+		size_t h = hash_base(rows[i].name, rows[i].base_len) & (hsize - 1);
+		while (table[h] != SIZE_MAX)
+			h = (h + 1) & (hsize - 1);
+		table[h] = i;
+	}
+	struct strv files;
+	strv_init(&files);
+	buf_reset(&ctx->path);
+	buf_appendf(&ctx->path, "%s/cur", mb->path);
+	if (ret == 0 && store_dir_list(ctx->path.data, &files) < 0) {
+		ret = store_fail(mb->user, STORE_ERR_TEMP, "%s: %s", ctx->path.data,
+				 strerror(errno));
+	}
+	struct strv unknown;
+	strv_init(&unknown);
+	for (size_t i = 0; ret == 0 && i < files.n; i++) {
+		struct store_maildir_name n;
+		if (!store_maildir_name_parse(files.v[i], &n))
+			continue;
+		size_t h = hash_base(n.base, n.base_len) & (hsize - 1);
+		struct row *r = NULL;
+		for (; table[h] != SIZE_MAX; h = (h + 1) & (hsize - 1)) {
+			struct row *c = &rows[table[h]];
+			if (c->base_len == n.base_len && memcmp(c->name, n.base, n.base_len) == 0) {
+				r = c;
+				break;
+			}
+		}
+		if (r == NULL || r->matched) {
+			strv_push(&unknown, files.v[i]);
+			continue;
+		}
+		r->matched = true;
+		if (strcmp(r->name, files.v[i]) == 0)
+			continue;
+		/* Renamed by another tool: take its flags (keywords stay). */
+		s = store_index_stmt(ctx->idx, STMT_MSG_SET_NAME);
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, r->uid);
+		sqlite3_bind_text(s, 3, files.v[i], -1, SQLITE_STATIC);
+		(void)store_index_exec_stmt(ctx->idx, s);
+		uint32_t flags = (r->flags & ~STORE_FLAGS_ALL) | n.flags;
+		if (flags != r->flags) {
+			struct store_msg m;
+			if (store_msg_get(mb, r->uid, &m) > 0) {
+				uint64_t kw = m.keywords;
+				s = store_index_stmt(ctx->idx, STMT_MSG_SET_FLAGS);
+				sqlite3_bind_int64(s, 1, mb->id);
+				sqlite3_bind_int64(s, 2, r->uid);
+				sqlite3_bind_int64(s, 3, flags);
+				sqlite3_bind_int64(s, 4, (sqlite3_int64)kw);
+				sqlite3_bind_int64(s, 5, (sqlite3_int64)sync_modseq(ctx));
+				sqlite3_bind_text(s, 6, files.v[i], -1, SQLITE_STATIC);
+				(void)store_index_exec_stmt(ctx->idx, s);
+			}
+		}
+	}
+	/* Rows whose file is gone: expunged by another tool. */
+	for (size_t i = 0; ret == 0 && i < nrows; i++) {
+		if (rows[i].matched)
+			continue;
+		uint64_t modseq = sync_modseq(ctx);
+		s = store_index_stmt(ctx->idx, STMT_MSG_DELETE);
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, rows[i].uid);
+		(void)store_index_exec_stmt(ctx->idx, s);
+		s = store_index_stmt(ctx->idx, STMT_EXP_INSERT);
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, rows[i].uid);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+		(void)store_index_exec_stmt(ctx->idx, s);
+	}
+	/* Files the index does not know: new messages. In a rebuild, take
+	 * U= values in order so duplicates lose to the first. */
+	for (size_t i = 0; ret == 0 && i < unknown.n; i++)
+		ret = adopt_file(ctx, "cur", unknown.v[i]);
+	strv_free(&unknown);
+	strv_free(&files);
+	free(table);
+	for (size_t i = 0; i < nrows; i++)
+		free(rows[i].name);
+	free(rows);
+	return ret;
+}
+
+int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids);
+int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids)
+{
+	struct store_user *user = mb->user;
+	struct store_index *idx = user->idx;
+	char *newdir = x_asprintf("%s/new", mb->path);
+	char *curdir = x_asprintf("%s/cur", mb->path);
+	struct strv newfiles;
+	strv_init(&newfiles);
+	int ret = 0;
+
+	/* Cheap checks first, without the write lock. */
+	sqlite3_stmt *s = store_index_stmt(idx, STMT_MB_BY_ID);
+	sqlite3_bind_int64(s, 1, mb->id);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		ret = rc == SQLITE_DONE ?
+			store_fail(user, STORE_ERR_NONEXISTENT, "Mailbox was deleted") :
+			store_fail(user, STORE_ERR_TEMP, "index error");
+		goto out;
+	}
+	int64_t cur_mtime = sqlite3_column_int64(s, 11);
+	sqlite3_reset(s);
+	bool need_cur = force_rescan || mb->full_rescan || store_dir_mtime(curdir) != cur_mtime;
+	if (store_dir_list(newdir, &newfiles) < 0) {
+		ret = store_fail(user, STORE_ERR_TEMP, "%s: %s", newdir, strerror(errno));
+		goto out;
+	}
+	if (!need_cur && newfiles.n == 0)
+		goto out;
+
+	if (store_index_begin_write(idx) < 0) {
+		ret = store_fail(user, STORE_ERR_TEMP, "index busy");
+		goto out;
+	}
+	struct sync_ctx ctx = { .mb = mb, .idx = idx, .trust_uids = trust_uids };
+	buf_init(&ctx.path);
+	buf_init(&ctx.path2);
+	buf_init(&ctx.name);
+	s = store_index_stmt(idx, STMT_MB_BY_ID);
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		ctx.uidnext = (uint32_t)sqlite3_column_int64(s, 3);
+		cur_mtime = sqlite3_column_int64(s, 11);
+	}
+	sqlite3_reset(s);
+	/* Another process may have synced while we waited for the lock. */
+	need_cur = force_rescan || mb->full_rescan || store_dir_mtime(curdir) != cur_mtime;
+	if (need_cur)
+		ret = rescan_cur(&ctx);
+	strv_free(&newfiles);
+	strv_init(&newfiles);
+	if (ret == 0 && store_dir_list(newdir, &newfiles) < 0)
+		ret = store_fail(user, STORE_ERR_TEMP, "%s: %s", newdir, strerror(errno));
+	for (size_t i = 0; ret == 0 && i < newfiles.n; i++)
+		ret = adopt_file(&ctx, "new", newfiles.v[i]);
+	if (ret == 0 && ctx.uidnext_dirty) {
+		s = store_index_stmt(idx, STMT_MB_SET_UIDNEXT);
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, ctx.uidnext);
+		(void)store_index_exec_stmt(idx, s);
+	}
+	if (ret == 0)
+		store_mailbox_note_mtimes(mb);
+	buf_free(&ctx.path);
+	buf_free(&ctx.path2);
+	buf_free(&ctx.name);
+	if (ret < 0) {
+		store_index_rollback(idx);
+	} else if (store_index_commit(idx) < 0) {
+		ret = store_fail(user, STORE_ERR_TEMP, "index error");
+	} else {
+		mb->full_rescan = false;
+		if (ctx.changed)
+			store_user_changed(user);
+	}
+out:
+	strv_free(&newfiles);
+	free(newdir);
+	free(curdir);
+	return ret;
+}
+
+int store_mailbox_sync(struct store_mailbox *mb)
+{
+	return store_mailbox_sync_full(mb, false, false);
+}

@@ -1,0 +1,406 @@
+/* store_user.c — opening a user's store: Maildir creation, index open
+ * or rebuild, default folders, the process-wide table of open users.
+ * Runs in the workers (the slow part in the libuv thread pool) and in
+ * `correu reindex`. Reads no untrusted input. */
+#include "store_private.h"
+#include "store_rebuild.h"
+#include "store_deliver.h"
+#include "fsutil.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct store_user *open_users;
+
+static const struct {
+	const char *name;
+	unsigned special;
+} default_folders[] = {
+	{ "Drafts", STORE_SPECIAL_DRAFTS },
+	{ "Sent", STORE_SPECIAL_SENT },
+	{ "Trash", STORE_SPECIAL_TRASH },
+	{ "Junk", STORE_SPECIAL_JUNK },
+	{ "Archive", STORE_SPECIAL_ARCHIVE },
+};
+
+int store_fail(struct store_user *user, enum store_error err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(user->last_error_text);
+	user->last_error_text = x_vasprintf(fmt, ap);
+	va_end(ap);
+	user->last_error = err;
+	return -1;
+}
+
+enum store_error store_user_error(const struct store_user *user)
+{
+	return user->last_error;
+}
+
+const char *store_user_error_text(const struct store_user *user)
+{
+	return user->last_error_text != NULL ? user->last_error_text : "internal error";
+}
+
+bool store_user_index_broken(const struct store_user *user)
+{
+	return user->idx->corrupt;
+}
+
+const char *store_user_address(const struct store_user *user)
+{
+	return user->address;
+}
+
+const char *store_user_maildir(const struct store_user *user)
+{
+	return user->maildir;
+}
+
+uint64_t store_user_quota(const struct store_user *user)
+{
+	return user->quota_bytes;
+}
+
+void store_user_set_quota(struct store_user *user, uint64_t bytes)
+{
+	user->quota_bytes = bytes;
+}
+
+int store_user_usage(struct store_user *user, uint64_t *bytes_r, uint64_t *messages_r)
+{
+	sqlite3_stmt *st = store_index_stmt(user->idx, STMT_USER_SIZE);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		store_index_error(user->idx, rc, "usage");
+		sqlite3_reset(st);
+		return store_fail(user, STORE_ERR_TEMP, "index error");
+	}
+	*bytes_r = (uint64_t)sqlite3_column_int64(st, 0);
+	if (messages_r != NULL)
+		*messages_r = (uint64_t)sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return 0;
+}
+
+void store_user_changed(struct store_user *user)
+{
+	/* Touching the change file wakes every watcher, in this process
+	 * too (inotify), so all sessions learn of it the same way. */
+	char *path = x_asprintf("%s/" STORE_NOTIFY_FILE, user->maildir);
+	if (utimensat(AT_FDCWD, path, NULL, 0) < 0 && errno == ENOENT) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	free(path);
+}
+
+/* Whether the Maildir holds anything an index should describe. */
+static bool maildir_has_content(const char *root)
+{
+	static const char *const subs[] = { "cur", "new" };
+	for (size_t i = 0; i < N_ELEMENTS(subs); i++) {
+		char *p = x_asprintf("%s/%s", root, subs[i]);
+		DIR *d = opendir(p);
+		free(p);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		bool found = false;
+		while (!found && (de = readdir(d)) != NULL)
+			found = de->d_name[0] != '.';
+		closedir(d);
+		if (found)
+			return true;
+	}
+	DIR *d = opendir(root);
+	if (d == NULL)
+		return false;
+	struct dirent *de;
+	bool found = false;
+	while (!found && (de = readdir(d)) != NULL)
+		found = de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
+			strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return found;
+}
+
+static struct store_user *user_alloc(const char *address, const char *maildir,
+				     uint64_t quota_bytes)
+{
+	struct store_user *u = x_calloc(1, sizeof(*u));
+	u->address = x_strdup(address);
+	u->maildir = x_strdup(maildir);
+	size_t len = strlen(u->maildir);
+	while (len > 1 && u->maildir[len - 1] == '/')
+		u->maildir[--len] = '\0';
+	u->quota_bytes = quota_bytes;
+	u->refcount = 1;
+	return u;
+}
+
+static void user_free(struct store_user *u)
+{
+	store_index_close(&u->idx);
+	free(u->address);
+	free(u->maildir);
+	free(u->last_error_text);
+	free(u);
+}
+
+/* Opens an index handle for u: the blocking part of every open. */
+static int user_prepare(struct store_user *u, const char **error_r)
+{
+	static __thread char errbuf[512];
+	if (store_maildir_ensure(u->maildir, NULL, error_r) < 0) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", u->maildir, *error_r);
+		*error_r = errbuf;
+		return -1;
+	}
+	char *lockpath = x_asprintf("%s/correu-index.lock", u->maildir);
+	int lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lockpath);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+		snprintf(errbuf, sizeof(errbuf), "%s: lock: %s", u->maildir, strerror(errno));
+		*error_r = errbuf;
+		if (lockfd >= 0)
+			close(lockfd);
+		return -1;
+	}
+	char *path = x_asprintf("%s/" STORE_INDEX_FILE, u->maildir);
+	int ret = 0;
+	bool corrupt = false;
+	struct stat st;
+	bool fresh = false;
+	if (stat(path, &st) < 0) {
+		if (maildir_has_content(u->maildir)) {
+			log_info("store %s: index missing, rebuilding from the Maildir",
+				 u->address);
+			flock(lockfd, LOCK_UN);
+			if (store_rebuild(u->maildir, error_r) < 0) {
+				ret = -1;
+				goto out;
+			}
+			flock(lockfd, LOCK_EX);
+		} else {
+			fresh = true;
+		}
+	}
+	if (store_index_open(path, fresh, &u->idx, &corrupt, error_r) < 0) {
+		if (!corrupt) {
+			ret = -1;
+			goto out;
+		}
+		log_warn("store %s: %s; rebuilding the index", u->address, *error_r);
+		flock(lockfd, LOCK_UN);
+		if (store_rebuild(u->maildir, error_r) < 0) {
+			ret = -1;
+			goto out;
+		}
+		flock(lockfd, LOCK_EX);
+		if (store_index_open(path, false, &u->idx, NULL, error_r) < 0) {
+			ret = -1;
+			goto out;
+		}
+	}
+	if (fresh) {
+		/* A new account: INBOX plus the special-use folders. */
+		if (store_mailbox_create(u, "INBOX", 0) < 0 &&
+		    u->last_error != STORE_ERR_EXISTS) {
+			*error_r = store_user_error_text(u);
+			ret = -1;
+			goto out;
+		}
+		(void)store_subscribe(u, "INBOX", true);
+		for (size_t i = 0; i < N_ELEMENTS(default_folders); i++) {
+			if (store_mailbox_create(u, default_folders[i].name,
+						 default_folders[i].special) < 0 &&
+			    u->last_error != STORE_ERR_EXISTS)
+				log_warn("store %s: cannot create %s: %s", u->address,
+					 default_folders[i].name, store_user_error_text(u));
+			(void)store_subscribe(u, default_folders[i].name, true);
+		}
+	} else {
+		/* INBOX always exists. */
+		struct store_mailbox *mb;
+		if (store_mailbox_open(u, "INBOX", &mb) == 0)
+			store_mailbox_close(&mb);
+		else if (u->last_error == STORE_ERR_NONEXISTENT)
+			(void)store_mailbox_create(u, "INBOX", 0);
+	}
+	u->last_error = STORE_ERR_NONE;
+out:
+	if (ret < 0)
+		store_index_close(&u->idx);
+	free(path);
+	flock(lockfd, LOCK_UN);
+	close(lockfd);
+	return ret;
+}
+
+static struct store_user *find_open(uv_loop_t *loop, const char *maildir)
+{
+	for (struct store_user *u = open_users; u != NULL; u = u->next)
+		if (u->loop == loop && strcmp(u->maildir, maildir) == 0 && !u->idx->corrupt)
+			return u;
+	return NULL;
+}
+
+static void link_user(struct store_user *u, uv_loop_t *loop)
+{
+	u->loop = loop;
+	u->next = open_users;
+	open_users = u;
+}
+
+int store_user_open_sync(uv_loop_t *loop, const char *address, const char *maildir,
+			 uint64_t quota_bytes, struct store_user **user_r,
+			 const char **error_r)
+{
+	struct store_user *u = find_open(loop, maildir);
+	if (u != NULL) {
+		u->refcount++;
+		u->quota_bytes = quota_bytes;
+		*user_r = u;
+		return 0;
+	}
+	u = user_alloc(address, maildir, quota_bytes);
+	if (user_prepare(u, error_r) < 0) {
+		user_free(u);
+		return -1;
+	}
+	link_user(u, loop);
+	*user_r = u;
+	return 0;
+}
+
+struct store_open_req {
+	uv_work_t work;
+	uv_loop_t *loop;
+	struct store_user *user;
+	store_user_open_cb *cb;
+	void *ctx;
+	const char *error;
+	char errbuf[512];
+	bool cancelled;
+};
+
+static void open_work(uv_work_t *w)
+{
+	struct store_open_req *req = w->data;
+	const char *error;
+	if (user_prepare(req->user, &error) < 0) {
+		snprintf(req->errbuf, sizeof(req->errbuf), "%s", error);
+		req->error = req->errbuf;
+	}
+}
+
+static void open_done(uv_work_t *w, int status)
+{
+	struct store_open_req *req = w->data;
+	struct store_user *u = req->user;
+	if (status != 0 && req->error == NULL)
+		req->error = "cancelled";
+	if (req->error != NULL) {
+		user_free(u);
+		u = NULL;
+	} else {
+		/* Another open of the same user may have finished first. */
+		struct store_user *other = find_open(req->loop, u->maildir);
+		if (other != NULL) {
+			other->refcount++;
+			other->quota_bytes = u->quota_bytes;
+			user_free(u);
+			u = other;
+		} else {
+			link_user(u, req->loop);
+		}
+	}
+	if (req->cancelled) {
+		if (u != NULL)
+			store_user_unref(&u);
+	} else {
+		req->cb(u, req->error, req->ctx);
+	}
+	free(req);
+}
+
+static void open_existing_cb(uv_timer_t *t)
+{
+	struct store_open_req *req = t->data;
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+	struct store_user *u = req->user;
+	if (req->cancelled)
+		store_user_unref(&u);
+	else
+		req->cb(u, NULL, req->ctx);
+	free(req);
+}
+
+struct store_open_req *store_user_open(uv_loop_t *loop, const char *address,
+				       const char *maildir, uint64_t quota_bytes,
+				       store_user_open_cb *cb, void *ctx)
+{
+	struct store_open_req *req = x_calloc(1, sizeof(*req));
+	req->loop = loop;
+	req->cb = cb;
+	req->ctx = ctx;
+	struct store_user *u = find_open(loop, maildir);
+	if (u != NULL) {
+		/* Already open in this process: answer from the loop. */
+		u->refcount++;
+		u->quota_bytes = quota_bytes;
+		req->user = u;
+		uv_timer_t *t = x_malloc(sizeof(*t));
+		uv_timer_init(loop, t);
+		t->data = req;
+		uv_timer_start(t, open_existing_cb, 0, 0);
+		return req;
+	}
+	req->user = user_alloc(address, maildir, quota_bytes);
+	req->work.data = req;
+	if (uv_queue_work(loop, &req->work, open_work, open_done) != 0)
+		log_fatal("uv_queue_work failed");
+	return req;
+}
+
+void store_open_req_cancel(struct store_open_req *req)
+{
+	req->cancelled = true;
+}
+
+void store_user_ref(struct store_user *user)
+{
+	user->refcount++;
+}
+
+void store_user_unref(struct store_user **userp)
+{
+	struct store_user *u = *userp;
+	if (u == NULL)
+		return;
+	*userp = NULL;
+	i_assert(u->refcount > 0);
+	if (--u->refcount > 0)
+		return;
+	for (struct store_user **pp = &open_users; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	store_watch_user_free(u);
+	user_free(u);
+}
