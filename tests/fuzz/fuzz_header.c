@@ -1,12 +1,13 @@
 /* fuzz_header.c — libFuzzer target for header field iteration,
  * unfolding, HEADER.FIELDS filtering, the address-list parser and
- * formatter, and RFC 5322 date parsing. */
+ * formatter, RFC 5322 date parsing and RFC 5256 base subjects. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mail_address.h"
 #include "mail_date.h"
 #include "mail_header.h"
+#include "mail_subject.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,5 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_free(&b);
 	}
 	(void)mail_date_parse_imap(d, size, &t, &tz);
+	struct buf subj = BUF_INIT;
+	bool reply;
+	mail_subject_base(d, size, &subj, &reply);
+	buf_free(&subj);
 	return 0;
 }

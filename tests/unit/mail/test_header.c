@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include "mail_address.h"
 #include "mail_header.h"
+#include "mail_subject.h"
 
 static void test_iterate(void **state)
 {
@@ -175,6 +176,35 @@ static void test_address_junk(void **state)
 	}
 }
 
+static void test_subject_base(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *out; bool reply; } v[] = {
+		{ "Hello", "Hello", false },
+		{ "Re: Hello", "Hello", true },
+		{ "RE: re:  Fwd: Hello (fwd)", "Hello", true },
+		{ "Re[2]: Hello", "Hello", true },
+		{ "[list] Re: Hello  ", "Hello", true },
+		{ "[Fwd: Re: Hello]", "Hello", true },
+		{ "[only a blob]", "[only a blob]", false },
+		{ "  spaced\t  out\r\n  subject ", "spaced out subject", false },
+		{ "=?utf-8?q?Re=3A_caf=C3=A9?=", "caf\xc3\xa9", true },
+		{ "Fw : x", "x", true },
+		{ "Reply", "Reply", false },
+		{ "", "", false },
+		{ "[", "[", false },
+		{ "re:", "", true },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(v); i++) {
+		struct buf b = BUF_INIT;
+		bool reply;
+		mail_subject_base(v[i].in, strlen(v[i].in), &b, &reply);
+		if (strcmp(buf_cstr(&b), v[i].out) != 0 || reply != v[i].reply)
+			fail_msg("'%s': got '%s' reply %d", v[i].in, buf_cstr(&b), reply);
+		buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_address_junk),
+		cmocka_unit_test(test_subject_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
