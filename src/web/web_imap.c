@@ -187,13 +187,18 @@ static void push_back(struct web_imap *im, struct pending *p)
 
 /* Fails every queued command (the connection is gone for good, or the
  * client is being freed). */
-static void fail_all(struct web_imap *im, const char *reason)
+static void fail_all_status(struct web_imap *im, enum web_imap_status st, const char *reason)
 {
 	while (im->queue != NULL) {
 		struct pending *p = im->queue;
 		im->queue = p->next;
-		pending_finish(im, p, WEB_IMAP_FAIL, reason, NULL);
+		pending_finish(im, p, st, reason, NULL);
 	}
+}
+
+static void fail_all(struct web_imap *im, const char *reason)
+{
+	fail_all_status(im, WEB_IMAP_FAIL, reason);
 }
 
 static void reset_connection_state(struct web_imap *im)
@@ -391,8 +396,8 @@ static void handle_untagged(struct web_imap *im, struct imap_response *r)
 
 static void login_failed(struct web_imap *im, const char *reason)
 {
-	/* Commands waiting for this login cannot run. */
-	fail_all(im, reason);
+	/* Commands waiting for this login cannot run: they hear NO. */
+	fail_all_status(im, WEB_IMAP_NO, reason);
 	if (im->logged_in_once && im->ev != NULL && im->ev->on_lost != NULL)
 		im->ev->on_lost(im->ev_ctx, reason);
 }
