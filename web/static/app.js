@@ -381,7 +381,13 @@ function sanitize(html, inline, allowRemote) {
 		}
 		if (node.tagName === 'A') {
 			const href = node.getAttribute('href') || '';
-			if (/^(https?:|mailto:)/i.test(href.trim())) {
+			if (/^https?:/i.test(href.trim())) {
+				/* Through our own page: a live remote href lets the
+				 * browser preconnect to the sender's host. */
+				node.setAttribute('href', location.origin + '/static/link.html?u=' + encodeURIComponent(href.trim()));
+				node.setAttribute('target', '_blank');
+				node.setAttribute('rel', 'noopener noreferrer');
+			} else if (/^mailto:/i.test(href.trim())) {
 				node.setAttribute('target', '_blank');
 				node.setAttribute('rel', 'noopener noreferrer');
 			} else {
