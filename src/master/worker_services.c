@@ -2,6 +2,7 @@
  * kind in the workers. One row per protocol. */
 #include "worker.h"
 #include "smtp_server.h"
+#include "pop3_server.h"
 
 service_start_t *worker_service(enum service_kind kind)
 {
@@ -10,6 +11,9 @@ service_start_t *worker_service(enum service_kind kind)
 	case SERVICE_SUBMISSION:
 	case SERVICE_SUBMISSIONS:
 		return smtp_service_start;
+	case SERVICE_POP3:
+	case SERVICE_POP3S:
+		return pop3_service_start;
 	default:
 		return NULL;
 	}
