@@ -183,7 +183,9 @@ int pop3_command_parse(const char *line, size_t len, struct pop3_command *cmd,
 		       const char **error_r)
 {
 	memset(cmd, 0, sizeof(*cmd));
-	if (memchr(line, '\0', len) != NULL) {
+	/* NUL would cut strings short; a CR inside a line could smuggle a
+	 * second command into a password or user name. */
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL) {
 		*error_r = "Invalid characters in command";
 		return -1;
 	}
