@@ -101,7 +101,8 @@ static void on_hup(uv_signal_t *s, int signum)
 		cfg_free(&cfg);
 	} else {
 		/* Upstreams and listeners stay; sessions use them. */
-		cfg_free(&w->cfg);
+		cfg_free(&w->cfg_owned);
+		w->cfg_owned = cfg;
 		w->cfg = cfg;
 		apply_config(w);
 		log_info("web: configuration reloaded");
@@ -114,37 +115,25 @@ static void on_sweep(uv_timer_t *t)
 	web_sessions_sweep(t->data);
 }
 
-static struct config *copy_config(const struct config *cfg)
-{
-	struct config *c = cfg_new();
-	struct strv errors;
-	strv_init(&errors);
-	int ret = cfg_read(c, cfg->path, &errors);
-	strv_free(&errors);
-	if (ret < 0) {
-		cfg_free(&c);
-		return NULL;
-	}
-	return c;
-}
-
 int web_run(const struct config *cfg, struct tls_server *tls, const int *https_fds,
 	    size_t n_https, const int *http_fds, size_t n_http)
 {
 	struct web w;
 	memset(&w, 0, sizeof(w));
-	w.loop = uv_default_loop();
-	w.tls = tls;
-	/* Our own copy, so SIGHUP can replace it. */
-	w.cfg = copy_config(cfg);
-	if (w.cfg == NULL) {
-		log_error("web: cannot re-read %s", cfg->path);
+	/* A loop of our own: a forked child must not share the master's. */
+	w.loop = x_malloc(sizeof(*w.loop));
+	if (uv_loop_init(w.loop) != 0) {
+		log_error("web: cannot create the event loop");
+		free(w.loop);
 		return -1;
 	}
+	w.tls = tls;
+	w.cfg = cfg;
 	const char *error;
 	if (init_upstreams(&w, &error) < 0) {
 		log_error("web: %s", error);
-		cfg_free(&w.cfg);
+		uv_loop_close(w.loop);
+		free(w.loop);
 		return -1;
 	}
 	apply_config(&w);
@@ -169,10 +158,14 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 		 "front end in %s)", n_https, n_http, w.imap_up.host, w.imap_up.port,
 		 w.smtp_up.host, w.smtp_up.port, w.static_dir);
 	uv_run(w.loop, UV_RUN_DEFAULT);
+	/* Handles still open (unreferenced helpers of src/tls) keep the loop;
+	 * the process ends right after this anyway. */
+	if (uv_loop_close(w.loop) == 0)
+		free(w.loop);
 	web_upstream_free(&w.imap_up);
 	web_upstream_free(&w.smtp_up);
 	auth_throttle_free(&w.throttle);
 	free(w.static_dir);
-	cfg_free(&w.cfg);
+	cfg_free(&w.cfg_owned);
 	return 0;
 }

@@ -21,7 +21,8 @@ struct web_session;
 
 struct web {
 	uv_loop_t *loop;
-	struct config *cfg;		/* owned copy, replaced on SIGHUP */
+	const struct config *cfg;	/* the caller's, or cfg_owned after SIGHUP */
+	struct config *cfg_owned;
 	struct tls_server *tls;
 	struct web_upstream imap_up;
 	struct web_upstream smtp_up;

@@ -278,6 +278,28 @@ await test('reply', async () => {
 	await waitRow(`Self test ${stamp}`);
 });
 
+await test('save a draft, edit it, save again', async () => {
+	await page.click('#compose-btn');
+	await page.fill('#c-to', 'dave@example.test');
+	await page.fill('#c-subject', `Draft ${stamp}`);
+	await page.fill('#c-text', 'first version');
+	await page.click('#c-draft');
+	await page.locator('#c-status', { hasText: 'Draft saved' }).waitFor();
+	await page.click('#c-cancel');
+	await page.locator('#folder-list li[data-folder="Drafts"]').click();
+	await openRow(`Draft ${stamp}`);
+	await page.click('#edit-btn');
+	assert((await page.inputValue('#c-text')).includes('first version'), 'draft text');
+	await page.fill('#c-text', 'second version');
+	await page.click('#c-draft');
+	await page.locator('#c-status', { hasText: 'Draft saved' }).waitFor();
+	await page.click('#c-cancel');
+	// The old version is replaced, not kept beside the new one.
+	await poll(async () => (await page.locator('.row', { hasText: `Draft ${stamp}` }).count()) === 1, 'one draft');
+	await page.locator('#folder-list li[data-folder="INBOX"]').click();
+	await waitRow('Quarterly report');
+});
+
 await test('create folder and move a message', async () => {
 	page.once('dialog', () => {});
 	await page.evaluate(() => { window.prompt = () => 'Projects'; });

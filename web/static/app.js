@@ -469,6 +469,7 @@ async function openMessage(index) {
 		atts.append(el('li', {}, el('a', { href, download: a.filename, text: `${a.filename} (${Math.ceil(a.size / 1024)} KB)` })));
 	}
 	renderBody(msg);
+	$('edit-btn').hidden = msg.folder !== special('\\Drafts');
 	$('flag-btn').textContent = msg.flags.includes('\\Flagged') ? 'Unflag' : 'Flag';
 }
 
@@ -563,6 +564,13 @@ function forward(asAttachment) {
 }
 
 $('compose-btn').addEventListener('click', () => openCompose());
+$('edit-btn').addEventListener('click', () => {
+	const c = state.current;
+	if (!c || !c.msg) return;
+	const m = c.msg;
+	openCompose({ to: fmtAddr(m.to), cc: fmtAddr(m.cc), bcc: fmtAddr(m.bcc), subject: m.subject, text: m.text || '' },
+		{ draft_uid: m.uid, in_reply_to: m.in_reply_to || undefined });
+});
 $('reply-btn').addEventListener('click', () => reply(false));
 $('replyall-btn').addEventListener('click', () => reply(true));
 $('forward-btn').addEventListener('click', () => forward(false));
