@@ -53,8 +53,8 @@ static void test_deliver_two_users_and_folder(void **state)
 {
 	(void)state;
 	char *root = tmpdir();
-	char *spool = malloc(strlen(root) + 16);
-	sprintf(spool, "%s/spool", root);
+	char spool[256];
+	snprintf(spool, sizeof(spool), "%s/spool", root);
 	const char msg[] = "Subject: x\r\n\r\nbody\r\n";
 	int fd = open(spool, O_RDWR | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
@@ -91,7 +91,6 @@ static void test_deliver_two_users_and_folder(void **state)
 		free(names[i]);
 	free(names);
 	remove_tree(root);
-	free(spool);
 	free(root);
 }
 
