@@ -802,6 +802,10 @@ static void scan_queue(void)
 int queue_process_run(const struct config *cfg_in)
 {
 	memset(&Q, 0, sizeof(Q));
+	/* Attempts wait on the disk (envelope syncs, unlinks, Maildir
+	 * deliveries); more helper threads let them overlap. Read by libuv
+	 * at its first queued job, so set before any. */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 	Q.loop = uv_default_loop();
 	Q.cfg = (struct config *)cfg_in;
 	Q.status = 0;

@@ -68,10 +68,6 @@ int queue_enqueue(const struct config *cfg, int fd, const char *path, size_t ski
 		*error_r = "cannot stat the message file";
 		return -1;
 	}
-	if (fdatasync(fd) < 0) {
-		*error_r = "cannot fsync the message file";
-		return -1;
-	}
 	if (queue_dirs_ensure(cfg, error_r) < 0)
 		return -1;
 
@@ -87,6 +83,7 @@ int queue_enqueue(const struct config *cfg, int fd, const char *path, size_t ski
 
 	char *msg = NULL;
 	int ret = -1;
+	int msg_fd = fd;	/* what still needs an fdatasync */
 	for (int tries = 0;; tries++) {
 		if (e.id == NULL)
 			e.id = queue_id_new();
@@ -114,6 +111,7 @@ int queue_enqueue(const struct config *cfg, int fd, const char *path, size_t ski
 			goto out;
 		}
 		e.skip = 0;
+		msg_fd = -1;	/* the copy was synced */
 		break;
 	}
 	/* As root (sendmail run by root): the server must own it. */
@@ -121,7 +119,9 @@ int queue_enqueue(const struct config *cfg, int fd, const char *path, size_t ski
 		unlink(msg);
 		goto out;
 	}
-	if (queue_env_save(cfg, &e, true, error_r) < 0) {
+	/* The message is linked, not yet synced: its fdatasync runs in
+	 * parallel with the envelope's, before the envelope's rename. */
+	if (queue_env_commit(cfg, &e, msg_fd, error_r) < 0) {
 		unlink(msg);
 		goto out;
 	}

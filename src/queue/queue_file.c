@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +84,43 @@ int queue_env_load(const struct config *cfg, const char *id, struct queue_envelo
 	return 0;
 }
 
-int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
-		   bool sync_dir, const char **error_r)
+struct sync_arg {
+	int fd;
+	int ret;
+	int err;
+};
+
+static void *sync_thread(void *p)
+{
+	struct sync_arg *a = p;
+	a->ret = fdatasync(a->fd);
+	a->err = errno;
+	return NULL;
+}
+
+/* fdatasync of fd, and of other_fd (if >= 0) at the same time in a
+ * helper thread: the file system commits both in one journal round. */
+static int sync_both(int fd, int other_fd)
+{
+	pthread_t th;
+	struct sync_arg other = { other_fd, 0, 0 };
+	bool threaded = other_fd >= 0 && pthread_create(&th, NULL, sync_thread, &other) == 0;
+	if (other_fd >= 0 && !threaded)
+		sync_thread(&other);
+	int ret = fdatasync(fd);
+	int err = errno;
+	if (threaded)
+		pthread_join(th, NULL);
+	if (ret == 0 && other.ret < 0) {
+		ret = -1;
+		err = other.err;
+	}
+	errno = err;
+	return ret;
+}
+
+static int env_write(const struct config *cfg, const struct queue_envelope *env, int msg_fd,
+		     bool sync_dir, const char **error_r)
 {
 	static atomic_uint seq;
 	struct buf b = BUF_INIT;
@@ -105,13 +141,14 @@ int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
 		unlink(tmp);
 		goto out;
 	}
-	if (write_full(fd, b.data, b.len) < 0 || fdatasync(fd) < 0) {
+	if (write_full(fd, b.data, b.len) < 0 || sync_both(fd, msg_fd) < 0) {
 		*error_r = "cannot write the envelope file";
 		close(fd);
 		unlink(tmp);
 		goto out;
 	}
 	close(fd);
+	/* Both files are durable: the rename is the commit point. */
 	if (rename(tmp, path) < 0) {
 		*error_r = "cannot rename the envelope file";
 		unlink(tmp);
@@ -127,6 +164,18 @@ out:
 	free(tmp);
 	free(path);
 	return ret;
+}
+
+int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
+		   bool sync_dir, const char **error_r)
+{
+	return env_write(cfg, env, -1, sync_dir, error_r);
+}
+
+int queue_env_commit(const struct config *cfg, const struct queue_envelope *env, int msg_fd,
+		     const char **error_r)
+{
+	return env_write(cfg, env, msg_fd, true, error_r);
 }
 
 int queue_remove(const struct config *cfg, const char *id, const char **error_r)

@@ -27,6 +27,11 @@ int queue_env_load(const struct config *cfg, const char *id, struct queue_envelo
  * repeated attempt, so it may skip it). */
 int queue_env_save(const struct config *cfg, const struct queue_envelope *env,
 		   bool sync_dir, const char **error_r);
+/* The enqueue commit: writes ID.env to a temporary name, fdatasyncs it
+ * and msg_fd (the message file) in parallel, renames it into place and
+ * fsyncs the queue directory. */
+int queue_env_commit(const struct config *cfg, const struct queue_envelope *env, int msg_fd,
+		     const char **error_r);
 /* Removes a message: its envelope first (the commit point), then the
  * message file. ENOENT is not an error. The directory is not fsynced:
  * a power loss right after can bring the message back for one more
