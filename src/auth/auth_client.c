@@ -14,6 +14,11 @@
 #include <string.h>
 #include <sys/un.h>
 
+/* While the auth process is (re)starting, connecting is retried this
+ * often for this long before requests fail with AUTH_TEMPFAIL. */
+#define AUTH_CLIENT_RETRY_MS 100
+#define AUTH_CLIENT_CONNECT_WAIT_MS 5000
+
 struct auth_link;
 
 struct auth_client {
@@ -23,6 +28,10 @@ struct auth_client {
 	struct auth_link *link;		/* NULL until needed */
 	struct auth_request *reqs;
 	uint32_t next_id;
+	struct buf pending;		/* lines written before connecting */
+	uv_timer_t *retry;		/* waits between connection attempts */
+	bool retrying;
+	uint64_t connect_deadline;	/* 0 = not failing to connect */
 };
 
 /* One connection attempt and its life; abandoned (ac NULL) when it
@@ -33,7 +42,6 @@ struct auth_link {
 	struct auth_client *ac;
 	bool connected;
 	struct buf in;
-	struct buf pending;		/* lines written before connecting */
 };
 
 struct auth_request {
@@ -42,12 +50,25 @@ struct auth_request {
 	uint32_t id;
 	bool sasl;
 	bool waiting;			/* AUTH_CONTINUE given, no response yet */
+	/* Until the first reply: the request line, sent again (once) on a
+	 * new connection if the old one breaks before the reply. */
+	struct buf line;
+	unsigned attempts;
 	auth_callback_t *cb;
 	auth_sasl_callback_t *scb;
 	void *ctx;
 };
 
-static void link_fail(struct auth_link *link, const char *why);
+static void link_fail(struct auth_link *link, const char *why, bool resend);
+static struct auth_link *link_get(struct auth_client *ac);
+
+static void req_free(struct auth_request *req)
+{
+	if (req->line.data != NULL)
+		explicit_bzero(req->line.data, req->line.len);
+	buf_free(&req->line);
+	free(req);
+}
 
 struct auth_client *auth_client_new(uv_loop_t *loop, const struct config *cfg)
 {
@@ -55,6 +76,8 @@ struct auth_client *auth_client_new(uv_loop_t *loop, const struct config *cfg)
 	ac->loop = loop;
 	ac->socket_path = auth_server_socket_path(cfg);
 	ac->allow_plaintext = cfg->auth_allow_plaintext;
+	ac->retry = x_calloc(1, sizeof(*ac->retry));
+	uv_timer_init(loop, ac->retry);
 	if (strlen(ac->socket_path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		log_error("auth client: socket path %s is too long", ac->socket_path);
 	return ac;
@@ -76,9 +99,19 @@ static void link_closed(uv_handle_t *h)
 {
 	struct auth_link *link = h->data;
 	buf_free(&link->in);
-	explicit_bzero(link->pending.data != NULL ? link->pending.data : "", link->pending.len);
-	buf_free(&link->pending);
 	free(link);
+}
+
+static void pending_clear(struct auth_client *ac)
+{
+	if (ac->pending.data != NULL)
+		explicit_bzero(ac->pending.data, ac->pending.len);
+	buf_free(&ac->pending);
+}
+
+static void timer_freed(uv_handle_t *h)
+{
+	free(h);
 }
 
 static void link_abandon(struct auth_link *link)
@@ -98,10 +131,12 @@ void auth_client_free(struct auth_client **acp)
 	while (ac->reqs != NULL) {
 		struct auth_request *req = ac->reqs;
 		req_unlink(req);
-		free(req);
+		req_free(req);
 	}
 	if (ac->link != NULL)
 		link_abandon(ac->link);
+	uv_close((uv_handle_t *)ac->retry, timer_freed);
+	pending_clear(ac);
 	free(ac->socket_path);
 	free(ac);
 	*acp = NULL;
@@ -121,7 +156,7 @@ static void write_done(uv_write_t *w, int status)
 	struct auth_link *link = w->data;
 	free(w);
 	if (status < 0 && status != UV_ECANCELED && link->ac != NULL)
-		link_fail(link, uv_strerror(status));
+		link_fail(link, uv_strerror(status), true);
 }
 
 static void link_write(struct auth_link *link, const char *data, size_t len)
@@ -134,7 +169,7 @@ static void link_write(struct auth_link *link, const char *data, size_t len)
 	int rc = uv_write(w, (uv_stream_t *)&link->pipe, &b, 1, write_done);
 	if (rc < 0) {
 		free(w);
-		link_fail(link, uv_strerror(rc));
+		link_fail(link, uv_strerror(rc), true);
 	}
 }
 
@@ -154,6 +189,9 @@ static void handle_reply(struct auth_client *ac, struct auth_proto_msg *msg, boo
 			break;
 	if (req == NULL)
 		return;		/* cancelled meanwhile */
+	if (req->line.data != NULL)
+		explicit_bzero(req->line.data, req->line.len);
+	buf_free(&req->line);
 	if (msg->type == AUTH_MSG_CONTINUE) {
 		if (!req->sasl || req->waiting) {
 			*bad_r = true;
@@ -176,7 +214,7 @@ static void handle_reply(struct auth_client *ac, struct auth_proto_msg *msg, boo
 		req->scb(v, user, req->ctx);
 	else
 		req->cb(v, user, req->ctx);
-	free(req);
+	req_free(req);
 }
 
 static void link_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -187,7 +225,7 @@ static void link_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	if (nread < 0) {
 		link_fail(link, nread == UV_EOF ? "auth process closed the connection" :
-			  uv_strerror((int)nread));
+			  uv_strerror((int)nread), true);
 		return;
 	}
 	buf_commit(&link->in, (size_t)nread);
@@ -204,7 +242,7 @@ static void link_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 			auth_proto_msg_free(&msg);
 		}
 		if (ret < 0 || bad) {
-			link_fail(link, error);
+			link_fail(link, error, false);
 			return;
 		}
 	}
@@ -212,23 +250,45 @@ static void link_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		buf_shrink_idle(&link->in, 16384);
 }
 
+static void retry_connect(uv_timer_t *t)
+{
+	struct auth_client *ac = t->data;
+	ac->retrying = false;
+	(void)link_get(ac);
+}
+
 static void link_connected(uv_connect_t *c, int status)
 {
 	struct auth_link *link = c->data;
-	if (link->ac == NULL)
+	struct auth_client *ac = link->ac;
+	if (ac == NULL)
 		return;
 	if (status < 0) {
-		link_fail(link, uv_strerror(status));
+		/* Not there (yet): the auth process may be starting or
+		 * restarting. Keep the requests and try again a little. */
+		uint64_t now = uv_now(ac->loop);
+		if (ac->connect_deadline == 0)
+			ac->connect_deadline = now + AUTH_CLIENT_CONNECT_WAIT_MS;
+		if (now < ac->connect_deadline) {
+			link_abandon(link);
+			ac->retrying = true;
+			ac->retry->data = ac;
+			uv_timer_start(ac->retry, retry_connect, AUTH_CLIENT_RETRY_MS, 0);
+			return;
+		}
+		link_fail(link, uv_strerror(status), false);
 		return;
 	}
+	ac->connect_deadline = 0;
 	link->connected = true;
 	uv_read_start((uv_stream_t *)&link->pipe, link_alloc, link_read);
-	if (link->pending.len > 0) {
-		link_write(link, link->pending.data, link->pending.len);
-		if (link->ac != NULL) {
-			explicit_bzero(link->pending.data, link->pending.len);
-			buf_reset(&link->pending);
-		}
+	if (ac->pending.len > 0) {
+		/* link_write() copies; a failure fails every request. */
+		struct buf lines = ac->pending;
+		buf_init(&ac->pending);
+		link_write(link, lines.data, lines.len);
+		explicit_bzero(lines.data, lines.len);
+		buf_free(&lines);
 	}
 }
 
@@ -246,41 +306,65 @@ static struct auth_link *link_get(struct auth_client *ac)
 	return link;
 }
 
-/* Every request in flight fails with TEMPFAIL; the next one reconnects. */
-static void link_fail(struct auth_link *link, const char *why)
+/* The connection is gone. With resend, requests that had no reply yet
+ * go again (once) on a new connection: the auth process may have been
+ * restarted. The others fail with TEMPFAIL; later requests reconnect. */
+static void link_fail(struct auth_link *link, const char *why, bool resend)
 {
 	struct auth_client *ac = link->ac;
 	if (ac == NULL)
 		return;
 	log_warn("auth client: %s: %s", ac->socket_path, why);
 	link_abandon(link);
-	struct auth_request *failed = ac->reqs;
+	pending_clear(ac);
+	ac->connect_deadline = 0;
+	struct auth_request *all = ac->reqs, *failed = NULL;
 	ac->reqs = NULL;
+	while (all != NULL) {
+		struct auth_request *req = all;
+		all = req->next;
+		req->prev = req->next = NULL;
+		struct auth_request **list = &failed;
+		if (resend && req->line.len > 0 && req->attempts < 2) {
+			req->attempts++;
+			buf_append(&ac->pending, req->line.data, req->line.len);
+			list = &ac->reqs;
+		}
+		req->next = *list;
+		if (*list != NULL)
+			(*list)->prev = req;
+		*list = req;
+	}
+	if (ac->reqs != NULL)
+		(void)link_get(ac);
 	while (failed != NULL) {
 		struct auth_request *req = failed;
 		failed = req->next;
-		if (failed != NULL)
-			failed->prev = NULL;
-		req->next = req->prev = NULL;
 		if (req->sasl)
 			req->scb(AUTH_TEMPFAIL, NULL, req->ctx);
 		else
 			req->cb(AUTH_TEMPFAIL, NULL, req->ctx);
-		free(req);
+		req_free(req);
 	}
 }
 
-static void send_msg(struct auth_client *ac, enum auth_proto_type type, uint32_t id,
-		     const char *const *args, unsigned nargs)
+/* Sends a line now or once connected; with keep, req keeps a copy to
+ * send again after a broken connection. */
+static void send_msg(struct auth_client *ac, struct auth_request *keep,
+		     enum auth_proto_type type, uint32_t id, const char *const *args,
+		     unsigned nargs)
 {
-	struct auth_link *link = link_get(ac);
-	if (!link->connected) {
-		auth_proto_write(&link->pending, type, id, args, nargs);
-		return;
-	}
 	struct buf line = BUF_INIT;
 	auth_proto_write(&line, type, id, args, nargs);
-	link_write(link, line.data, line.len);
+	if (keep != NULL) {
+		buf_append(&keep->line, line.data, line.len);
+		keep->attempts = 1;
+	}
+	struct auth_link *link = ac->retrying ? NULL : link_get(ac);
+	if (link == NULL || !link->connected)
+		buf_append(&ac->pending, line.data, line.len);
+	else
+		link_write(link, line.data, line.len);
 	explicit_bzero(line.data, line.len);
 	buf_free(&line);
 }
@@ -318,7 +402,7 @@ struct auth_request *auth_client_verify(struct auth_client *ac, const char *serv
 	req->ctx = ctx;
 	const char *args[] = { service, client_ip, user != NULL ? user : "",
 			       password != NULL ? password : "" };
-	send_msg(ac, AUTH_MSG_VERIFY, req->id, args, 4);
+	send_msg(ac, req, AUTH_MSG_VERIFY, req->id, args, 4);
 	return req;
 }
 
@@ -332,7 +416,7 @@ struct auth_request *auth_client_sasl_start(struct auth_client *ac, const char *
 	req->scb = cb;
 	req->ctx = ctx;
 	const char *args[] = { service, client_ip, mech, initial_b64 };
-	send_msg(ac, AUTH_MSG_START, req->id, args, initial_b64 != NULL ? 4 : 3);
+	send_msg(ac, req, AUTH_MSG_START, req->id, args, initial_b64 != NULL ? 4 : 3);
 	return req;
 }
 
@@ -344,15 +428,15 @@ void auth_client_sasl_continue(struct auth_request *req, const char *response_b6
 	req->scb = cb;
 	req->ctx = ctx;
 	const char *args[] = { response_b64 };
-	send_msg(req->ac, AUTH_MSG_CONTINUE, req->id, args, 1);
+	send_msg(req->ac, NULL, AUTH_MSG_CONTINUE, req->id, args, 1);
 }
 
 void auth_request_cancel(struct auth_request *req)
 {
 	struct auth_client *ac = req->ac;
 	/* The auth process drops its state; a late reply is ignored. */
-	if (ac->link != NULL)
-		send_msg(ac, AUTH_MSG_CANCEL, req->id, NULL, 0);
+	if (ac->link != NULL || ac->retrying)
+		send_msg(ac, NULL, AUTH_MSG_CANCEL, req->id, NULL, 0);
 	req_unlink(req);
-	free(req);
+	req_free(req);
 }

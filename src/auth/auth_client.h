@@ -30,8 +30,11 @@ typedef void auth_sasl_callback_t(enum auth_verdict verdict, const char *data, v
 struct auth_client;
 struct auth_request;
 
-/* One per process; connects lazily and reconnects when needed. Takes
- * the socket path and auth_allow_plaintext from cfg (copied). */
+/* One per process; connects lazily and reconnects when needed. While
+ * the auth process cannot be reached (starting, restarting), requests
+ * wait for it up to 5 s before failing with AUTH_TEMPFAIL; requests in
+ * flight when an established connection breaks fail at once. Takes the
+ * socket path and auth_allow_plaintext from cfg (copied). */
 struct auth_client *auth_client_new(uv_loop_t *loop, const struct config *cfg);
 /* Requests still pending are dropped without their callbacks. */
 void auth_client_free(struct auth_client **ac);
