@@ -12,6 +12,9 @@
 #include <strings.h>
 
 #define DEST_MAX_HOSTS 16
+/* A destination whose every host failed is not tried again for this
+ * long (new messages for it are deferred at once); `queue flush` forgets. */
+#define DEST_DEAD_MS 60000
 
 enum dest_state {
 	DEST_NEW,		/* nothing looked up yet */
@@ -69,8 +72,16 @@ struct dest {
 	char *last_error;
 };
 
+struct dead_dest {
+	struct dead_dest *next;
+	char *domain;
+	char *error;
+	uint64_t until;
+};
+
 struct delivery_dests {
 	uv_loop_t *loop;
+	struct dead_dest *dead;
 	const struct config *cfg;
 	struct dns_resolver *dns;
 	struct delivery_client_params client;
@@ -84,6 +95,44 @@ struct delivery_dests {
 
 static void dest_run(struct dest *d);
 static void dests_run_all(struct delivery_dests *ds);
+
+static void dead_free(struct dead_dest *x)
+{
+	free(x->domain);
+	free(x->error);
+	free(x);
+}
+
+/* The cached failure of domain, or NULL; drops expired entries. */
+static const struct dead_dest *dead_find(struct delivery_dests *ds, const char *domain)
+{
+	uint64_t now = uv_now(ds->loop);
+	struct dead_dest **pp = &ds->dead;
+	while (*pp != NULL) {
+		struct dead_dest *x = *pp;
+		if (x->until <= now) {
+			*pp = x->next;
+			dead_free(x);
+			continue;
+		}
+		if (strcmp(x->domain, domain) == 0)
+			return x;
+		pp = &x->next;
+	}
+	return NULL;
+}
+
+static void dead_add(struct delivery_dests *ds, const char *domain, const char *error)
+{
+	if (dead_find(ds, domain) != NULL)
+		return;
+	struct dead_dest *x = x_calloc(1, sizeof(*x));
+	x->domain = x_strdup(domain);
+	x->error = x_strdup(error);
+	x->until = uv_now(ds->loop) + DEST_DEAD_MS;
+	x->next = ds->dead;
+	ds->dead = x;
+}
 
 enum delivery_tls delivery_dest_tls_policy(const struct config *cfg, const char *domain)
 {
@@ -523,6 +572,7 @@ static void dest_run(struct dest *d)
 		if (all_failed) {
 			char *text = x_asprintf("%s", d->last_error != NULL ? d->last_error :
 						"no MX host could be reached");
+			dead_add(ds, d->domain, text);
 			fail_pending(d, DELIVERY_RESULT_TEMP, "4.4.1", text);
 			free(text);
 			dest_forget_hosts(d);
@@ -563,6 +613,7 @@ void delivery_dests_free(struct delivery_dests **dsp)
 	if (ds == NULL)
 		return;
 	*dsp = NULL;
+	delivery_dests_reset_hosts(ds);
 	while (ds->dests != NULL) {
 		struct dest *d = ds->dests;
 		ds->dests = d->next;
@@ -588,6 +639,12 @@ void delivery_dests_submit(struct delivery_dests *ds, const char *domain,
 	for (d = ds->dests; d != NULL; d = d->next)
 		if (strcmp(d->domain, domain) == 0)
 			break;
+	const struct dead_dest *dead = d == NULL ? dead_find(ds, domain) : NULL;
+	if (dead != NULL) {
+		txn_fail_all(txn, DELIVERY_RESULT_TEMP, "4.4.1", dead->error);
+		txn_report(ds, txn);
+		return;
+	}
 	if (d == NULL) {
 		d = x_calloc(1, sizeof(*d));
 		d->ds = ds;
@@ -607,6 +664,11 @@ void delivery_dests_submit(struct delivery_dests *ds, const char *domain,
 
 void delivery_dests_reset_hosts(struct delivery_dests *ds)
 {
+	while (ds->dead != NULL) {
+		struct dead_dest *x = ds->dead;
+		ds->dead = x->next;
+		dead_free(x);
+	}
 	for (struct dest *d = ds->dests; d != NULL; d = d->next)
 		for (size_t h = 0; h < d->n_hosts; h++)
 			d->hosts[h].failed = false;

@@ -5,7 +5,9 @@
  * domain and smtp_out_max_connections in all, reused for the next
  * transaction and closed after smtp_out_idle_time without work. A host
  * that cannot be reached is skipped for the next one; when none is left
- * the waiting transactions fail temporarily. Runs in the queue process. */
+ * the waiting transactions fail temporarily, and so do new ones for that
+ * domain during the next minute (no connection storm towards a dead
+ * destination). Runs in the queue process. */
 #ifndef CORREU_DELIVERY_DEST_H
 #define CORREU_DELIVERY_DEST_H
 
@@ -33,7 +35,8 @@ void delivery_dests_free(struct delivery_dests **ds);
  * an address literal "[192.0.2.1]"). */
 void delivery_dests_submit(struct delivery_dests *ds, const char *domain,
 			   struct delivery_txn *txn);
-/* Forgets which hosts failed, so the next transactions try them all. */
+/* Forgets which hosts and destinations failed, so the next transactions
+ * try them all (`queue flush`). */
 void delivery_dests_reset_hosts(struct delivery_dests *ds);
 /* New configuration and resolver (SIGHUP); used for new connections. */
 void delivery_dests_reconfigure(struct delivery_dests *ds, const struct config *cfg,

@@ -496,12 +496,15 @@ static void send_remote(struct qmsg *m)
 {
 	struct queue_attempt *a = m->attempt;
 	bool *taken = x_calloc(a->n_remote, sizeof(*taken));
+	struct delivery_txn **txns = x_calloc(a->n_remote + 1, sizeof(*txns));
+	char (*domains)[256] = x_calloc(a->n_remote + 1, sizeof(*domains));
+	size_t n = 0;
 	for (size_t i = 0; i < a->n_remote; i++) {
 		if (taken[i])
 			continue;
-		char domain[256], other[256];
-		if (!queue_address_domain(a->env.rcpts[a->remote[i]].address, domain,
-					  sizeof(domain))) {
+		char other[256];
+		if (!queue_address_domain(a->env.rcpts[a->remote[i]].address, domains[n],
+					  sizeof(domains[n]))) {
 			taken[i] = true;
 			queue_attempt_set(a, a->remote[i], QUEUE_OUTCOME_PERM, "5.1.3",
 					  "bad recipient address syntax", NULL);
@@ -512,7 +515,7 @@ static void send_remote(struct qmsg *m)
 		for (size_t j = i; j < a->n_remote; j++) {
 			if (taken[j] || !queue_address_domain(a->env.rcpts[a->remote[j]].address,
 							      other, sizeof(other)) ||
-			    strcmp(domain, other) != 0)
+			    strcmp(domains[n], other) != 0)
 				continue;
 			taken[j] = true;
 			idx[t->n++] = a->remote[j];
@@ -522,12 +525,19 @@ static void send_remote(struct qmsg *m)
 		t->rcpt = idx;
 		t->res = x_calloc(t->n, sizeof(*t->res));
 		t->ctx = m;
-		m->txns++;
-		delivery_dests_submit(Q.dests, domain, t);
+		txns[n++] = t;
 	}
 	free(taken);
-	if (m->txns == 0)
+	/* Counted before any is handed over: a transaction may be decided
+	 * at once (a destination known to be down) and must not start the
+	 * commit while others are still to be submitted. */
+	m->txns = (unsigned)n;
+	if (n == 0)
 		job_start(m, JOB_COMMIT);
+	for (size_t i = 0; i < n; i++)
+		delivery_dests_submit(Q.dests, domains[i], txns[i]);
+	free(txns);
+	free(domains);
 }
 
 static void attempt_end(struct qmsg *m)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct queue_attempt *queue_attempt_new(const struct config *cfg, const char *id, bool force)
@@ -263,18 +264,42 @@ static void resolve_recipients(struct queue_attempt *a)
 	free(local);
 }
 
+static void quarantine(struct queue_attempt *a, const char *why)
+{
+	const char *error;
+	if (queue_quarantine(a->cfg, a->id, &error) < 0) {
+		log_error("%s: damaged (%s) and %s", a->id, why, error);
+		a->error = x_strdup(why);
+		return;
+	}
+	log_error("%s: damaged (%s): moved to queue/corrupt", a->id, why);
+	a->gone = true;
+}
+
 void queue_attempt_prepare(struct queue_attempt *a)
 {
 	const char *error = NULL;
 	a->now = time(NULL);
 	if (queue_env_load(a->cfg, a->id, &a->env, &error) < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT) {
 			a->gone = true;
-		else
+		} else if (errno == EINVAL) {
+			quarantine(a, error);
+		} else {
 			a->error = x_strdup(error);
+		}
 		return;
 	}
 	a->loaded = true;
+	struct stat st;
+	char *path = queue_file_path(a->cfg, a->id, NULL);
+	int sr = stat(path, &st);
+	free(path);
+	if ((sr < 0 && errno == ENOENT) ||
+	    (sr == 0 && (uint64_t)st.st_size < (uint64_t)a->env.skip + a->env.size)) {
+		quarantine(a, sr < 0 ? "message file missing" : "message file shorter than its envelope");
+		return;
+	}
 	if (a->env.held) {
 		a->held = true;
 		return;

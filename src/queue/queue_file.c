@@ -199,6 +199,33 @@ int queue_remove(const struct config *cfg, const char *id, const char **error_r)
 	return ret;
 }
 
+int queue_quarantine(const struct config *cfg, const char *id, const char **error_r)
+{
+	if (!queue_id_valid(id)) {
+		*error_r = "invalid queue id";
+		return -1;
+	}
+	char *dir = x_asprintf("%s/queue/corrupt", cfg->data_dir);
+	int ret = 0;
+	if (mkdir_p(dir, 0750) < 0) {
+		*error_r = "cannot create data_dir/queue/corrupt";
+		ret = -1;
+	}
+	static const char *const suffixes[] = { ".env", "" };
+	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(suffixes); i++) {
+		char *from = queue_file_path(cfg, id, suffixes[i]);
+		char *to = x_asprintf("%s/%s%s", dir, id, suffixes[i]);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			*error_r = "cannot move the message to data_dir/queue/corrupt";
+			ret = -1;
+		}
+		free(from);
+		free(to);
+	}
+	free(dir);
+	return ret;
+}
+
 int queue_message_open(const struct config *cfg, const struct queue_envelope *env)
 {
 	char *path = queue_file_path(cfg, env->id, NULL);
@@ -294,6 +321,8 @@ int queue_scan(const struct config *cfg, struct strv *ids, const char **error_r)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
+		if (de->d_type == DT_DIR)
+			continue;	/* tmp/, corrupt/ */
 		size_t len = strlen(name);
 		if (len > 4 && strcmp(name + len - 4, ".env") == 0) {
 			char *id = x_strndup(name, len - 4);

@@ -38,6 +38,11 @@ int queue_env_commit(const struct config *cfg, const struct queue_envelope *env,
  * (duplicate) delivery, never lose one. */
 int queue_remove(const struct config *cfg, const char *id, const char **error_r);
 
+/* Moves a damaged message (envelope that does not parse, message file
+ * missing or shorter than its envelope says) to data_dir/queue/corrupt/
+ * for the administrator, so it is not retried for ever. */
+int queue_quarantine(const struct config *cfg, const char *id, const char **error_r);
+
 /* Opens the message file of env read-only; the message starts at
  * env->skip. Returns the fd or -1. */
 int queue_message_open(const struct config *cfg, const struct queue_envelope *env);

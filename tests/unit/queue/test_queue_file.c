@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include "fsutil.h"
+#include "queue_attempt.h"
 #include "queue_file.h"
 
 static struct config *make_cfg(void)
@@ -145,9 +146,56 @@ static void test_orphans(void **state)
 	cfg_free(&cfg);
 }
 
+static void test_damaged_moved_aside(void **state)
+{
+	(void)state;
+	struct config *cfg = make_cfg();
+	const char *err;
+	assert_int_equal(queue_dirs_ensure(cfg, &err), 0);
+	char *env = queue_file_path(cfg, "BAD1", ".env");
+	char *msg = queue_file_path(cfg, "BAD1", NULL);
+	assert_int_equal(write_file_durable(env, "correu-queue 1\nid BAD1\ngarbage", 31, 0600), 0);
+	assert_int_equal(write_file_durable(msg, "x", 1, 0600), 0);
+	struct queue_attempt *a = queue_attempt_new(cfg, "BAD1", false);
+	queue_attempt_prepare(a);
+	assert_true(a->gone);
+	assert_int_equal(access(env, F_OK), -1);
+	char *moved = x_asprintf("%s/queue/corrupt/BAD1.env", cfg->data_dir);
+	assert_int_equal(access(moved, F_OK), 0);
+	queue_attempt_free(&a);
+
+	/* A message file shorter than its envelope says. */
+	struct queue_envelope e;
+	queue_envelope_init(&e);
+	e.sender = strdup("");
+	queue_envelope_add_rcpt(&e, "b@b.test", 0, NULL);
+	char *id = NULL;
+	assert_int_equal(queue_enqueue_data(cfg, "hello\r\n", 7, &e, &id, &err), 0);
+	char *m2 = queue_file_path(cfg, id, NULL);
+	assert_int_equal(truncate(m2, 3), 0);
+	a = queue_attempt_new(cfg, id, true);
+	queue_attempt_prepare(a);
+	assert_true(a->gone);
+	struct strv ids;
+	strv_init(&ids);
+	assert_int_equal(queue_scan(cfg, &ids, &err), 0);
+	assert_int_equal(ids.n, 0);
+	strv_free(&ids);
+	queue_attempt_free(&a);
+	queue_envelope_free(&e);
+	free(m2);
+	free(id);
+	free(moved);
+	free(env);
+	free(msg);
+	remove_tree(cfg->data_dir);
+	cfg_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_damaged_moved_aside),
 		cmocka_unit_test(test_enqueue_and_back),
 		cmocka_unit_test(test_orphans),
 	};
