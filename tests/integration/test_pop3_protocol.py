@@ -4,6 +4,8 @@ authentication rules, STAT/LIST/UIDL/TOP/RETR sizes and dot-stuffing,
 deletion only at QUIT, the maildrop lock, pipelining, and a large 8-bit
 message that must round-trip byte-exact."""
 import base64
+import hashlib
+import hmac
 import itertools
 import os
 import poplib
@@ -259,6 +261,39 @@ def test_sasl_plain_and_login(server):
     assert c.cmd("*") == "-ERR [AUTH] Authentication aborted."
     assert c.cmd("AUTH NOSUCHMECH").startswith("-ERR [AUTH]")
     assert c.cmd("NOOP") == "-ERR Not logged in"
+    c.cmd("QUIT")
+
+
+def test_sasl_scram_sha256(server):
+    """SCRAM-SHA-256 (RFC 7677) with a hand-written client: three
+    challenges, the last one carrying the server signature."""
+    user = new_user(server)
+    pw = server.users[user].encode()
+    c = Raw(server, "pop3s", tls=True)
+    c.line()
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = f"n={user},r={nonce}"
+    r = c.cmd("AUTH SCRAM-SHA-256 " + base64.b64encode(("n,," + first_bare).encode()).decode())
+    assert r.startswith("+ ")
+    server_first = base64.b64decode(r[2:]).decode()
+    attrs = dict(x.split("=", 1) for x in server_first.split(","))
+    assert attrs["r"].startswith(nonce)
+    salted = hashlib.pbkdf2_hmac("sha256", pw, base64.b64decode(attrs["s"]), int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    without_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{server_first},{without_proof}".encode()
+    signature = hmac.new(stored_key, auth_message, "sha256").digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    final = f"{without_proof},p={base64.b64encode(proof).decode()}"
+    r = c.cmd(base64.b64encode(final.encode()).decode())
+    assert r.startswith("+ ")
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    expected = base64.b64encode(hmac.new(server_key, auth_message, "sha256").digest())
+    assert base64.b64decode(r[2:]) == b"v=" + expected
+    # RFC 5034 4: the client answers the last challenge with an empty line.
+    assert c.cmd("").startswith("+OK Logged in")
+    assert c.cmd("STAT") == "+OK 0 0"
     c.cmd("QUIT")
 
 
