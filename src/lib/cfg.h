@@ -57,6 +57,12 @@ struct config {
 	uint64_t smtp_line_length_limit;
 	char *smtp_banner;
 
+	/* IMAP */
+	uint64_t imap_timeout;
+	uint64_t imap_login_timeout;
+	uint64_t imap_max_line;
+	uint64_t imap_max_errors;
+
 	/* POP3 */
 	uint64_t pop3_timeout;
 	uint64_t pop3_max_commands;

@@ -52,6 +52,10 @@ const struct cfg_key cfg_keys[] = {
 	K(smtp_line_length_limit, CFG_UINT, "998", "longest message line accepted, without CRLF (RFC 5322 2.1.1); 0 = no limit"),
 	K(smtp_banner, CFG_STR, "ESMTP correu", "text after the host name in the 220 greeting"),
 
+	K(imap_timeout, CFG_DURATION, "30m", "IMAP autologout: idle time of a logged-in session before it is closed (RFC 9051 asks for at least 30 minutes; IDLE clients refresh it)"),
+	K(imap_login_timeout, CFG_DURATION, "2m", "IMAP idle time before login after which the connection is closed"),
+	K(imap_max_line, CFG_SIZE, "64k", "longest IMAP command line, literals not counted; longer ones get BAD"),
+	K(imap_max_errors, CFG_UINT, "20", "BAD and failed-login replies per IMAP session before it is closed with BYE"),
 	K(pop3_timeout, CFG_DURATION, "10m", "POP3 idle time before the session is closed without deleting anything (RFC 1939 asks for at least 10 minutes)"),
 	K(pop3_max_commands, CFG_UINT, "1000", "commands per POP3 session, plus four per message in the maildrop"),
 	K(pop3_max_errors, CFG_UINT, "20", "-ERR replies per POP3 session before it is closed"),

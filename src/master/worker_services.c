@@ -3,6 +3,7 @@
 #include "worker.h"
 #include "smtp_server.h"
 #include "pop3_server.h"
+#include "imap_service.h"
 
 service_start_t *worker_service(enum service_kind kind)
 {
@@ -14,6 +15,9 @@ service_start_t *worker_service(enum service_kind kind)
 	case SERVICE_POP3:
 	case SERVICE_POP3S:
 		return pop3_service_start;
+	case SERVICE_IMAP:
+	case SERVICE_IMAPS:
+		return imap_service_start;
 	default:
 		return NULL;
 	}

@@ -116,6 +116,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SUB_ADD] = "INSERT OR IGNORE INTO subscription(name) VALUES(?1)",
 	[STMT_SUB_DEL] = "DELETE FROM subscription WHERE name = ?1",
 	[STMT_USER_SIZE] = "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(messages), 0) FROM mailbox",
+	[STMT_MSG_FIRST_UNSEEN] = "SELECT uid FROM message WHERE id BETWEEN ?1 * 4294967296 "
+		"AND ?1 * 4294967296 + 4294967295 AND (flags & 1) = 0 ORDER BY id LIMIT 1",
 	[STMT_MSG_COUNT_FROM] = "SELECT COUNT(*) FROM message WHERE id BETWEEN "
 		"?1 * 4294967296 + ?2 AND ?1 * 4294967296 + 4294967295",
 };

@@ -877,3 +877,53 @@ int store_mailbox_keyword_index(struct store_mailbox *mb, const char *keyword, b
 	mb->keywords_version = store_index_data_version(idx);
 	return (int)mb->keywords.n - 1;
 }
+
+int store_mailbox_first_unseen(struct store_mailbox *mb, uint32_t *uid_r)
+{
+	struct store_index *idx = mb->user->idx;
+	sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_FIRST_UNSEEN);
+	sqlite3_bind_int64(st, 1, mb->id);
+	int rc = sqlite3_step(st);
+	*uid_r = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_index_error(idx, rc, "first unseen");
+		return store_fail(mb->user, STORE_ERR_TEMP, "index error");
+	}
+	return 0;
+}
+
+int store_mailbox_expunged_since(struct store_mailbox *mb, uint64_t modseq,
+				 uint32_t **uids_r, size_t *n_r, bool *complete_r)
+{
+	struct store_index *idx = mb->user->idx;
+	sqlite3_stmt *st = store_index_stmt(idx, STMT_MB_BY_ID);
+	sqlite3_bind_int64(st, 1, mb->id);
+	uint64_t vanished_modseq = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		vanished_modseq = (uint64_t)sqlite3_column_int64(st, 5);
+	sqlite3_reset(st);
+	*complete_r = modseq >= vanished_modseq;
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	st = store_index_stmt(idx, STMT_EXP_SINCE);
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			uids = x_reallocarray(uids, cap, sizeof(uint32_t));
+		}
+		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(uids);
+		store_index_error(idx, rc, "expunged");
+		return store_fail(mb->user, STORE_ERR_TEMP, "index error");
+	}
+	*uids_r = uids;
+	*n_r = n;
+	return 0;
+}

@@ -86,6 +86,14 @@ int store_mailbox_info_get(struct store_mailbox *mb, struct store_mailbox_info *
  * changed (two stat calls and an empty new/). */
 int store_mailbox_sync(struct store_mailbox *mb);
 
+/* UID of the first message without \Seen, 0 if none. */
+int store_mailbox_first_unseen(struct store_mailbox *mb, uint32_t *uid_r);
+/* UIDs expunged after modseq, ascending (caller frees). *complete_r is
+ * false when the history does not reach back that far (after a rebuild):
+ * any UID below UIDNEXT that is not in the mailbox may be gone. */
+int store_mailbox_expunged_since(struct store_mailbox *mb, uint64_t modseq,
+				 uint32_t **uids_r, size_t *n_r, bool *complete_r);
+
 /* Keywords defined in the mailbox (bit i of a message's keyword mask is
  * names->v[i]). The vector is owned by mb. */
 const struct strv *store_mailbox_keywords(struct store_mailbox *mb);

@@ -176,6 +176,16 @@ int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *enve
 	return ret;
 }
 
+int store_msg_cache_begin(struct store_mailbox *mb)
+{
+	return store_index_begin_write(mb->user->idx);
+}
+
+int store_msg_cache_end(struct store_mailbox *mb)
+{
+	return store_index_commit(mb->user->idx);
+}
+
 /* Resolves keyword names to a bit mask (creating them when create). */
 static int keyword_mask(struct store_mailbox *mb, const char *const *names, size_t n,
 			bool create, uint64_t *mask_r)

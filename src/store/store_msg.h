@@ -59,6 +59,11 @@ int store_msg_open(struct store_mailbox *mb, uint32_t uid, const char *name, int
 int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *envelope,
 			const char *bodystructure, const char *body);
 
+/* Groups store_msg_set_cache calls into one index transaction. Only
+ * within one loop turn, never across an asynchronous step. */
+int store_msg_cache_begin(struct store_mailbox *mb);
+int store_msg_cache_end(struct store_mailbox *mb);
+
 enum store_modify {
 	STORE_MODIFY_REPLACE,
 	STORE_MODIFY_ADD,

@@ -131,14 +131,29 @@ bool store_view_is_recent(const struct store_view *v, uint32_t uid)
 	return false;
 }
 
+/* Index of the first UID >= uid in the view. */
+static uint32_t lower_bound(const struct store_view *v, uint32_t uid)
+{
+	uint32_t lo = 0, hi = v->count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint32_t store_view_recent_count(const struct store_view *v)
 {
-	if (v->n_recent == 0)
-		return 0;
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < v->count; i++)
-		if (v->uids[i] >= v->recent[0].lo && store_view_is_recent(v, v->uids[i]))
-			n++;
+	for (uint32_t i = 0; i < v->n_recent; i++) {
+		uint32_t a = lower_bound(v, v->recent[i].lo);
+		uint32_t b = v->recent[i].hi == UINT32_MAX ? v->count :
+			lower_bound(v, v->recent[i].hi + 1);
+		n += b - a;
+	}
 	return n;
 }
 

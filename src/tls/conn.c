@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define READ_CHUNK 16384
 #define READ_BUDGET (256 * 1024)	/* per event, for fairness */
@@ -31,6 +32,13 @@ enum conn_phase {
 	PHASE_CLOSED,
 };
 
+/* COMPRESS=DEFLATE (RFC 4978): raw deflate both ways, set up on demand. */
+struct conn_zlib {
+	z_stream in;
+	z_stream out;
+	bool out_pending;	/* deflated data awaits a sync flush */
+};
+
 struct conn {
 	uv_poll_t poll;
 	uv_timer_t timer;
@@ -38,6 +46,7 @@ struct conn {
 	const struct conn_ops *ops;
 	void *ctx;
 	SSL *ssl;
+	struct conn_zlib *z;
 	struct conn *deferred_next;
 	struct buf in;
 	struct buf out;
@@ -222,6 +231,11 @@ static void handles_closed_cb(uv_handle_t *h)
 	c->ops->on_close(c, c->ctx, c->close_reason != NULL ? c->close_reason : "closed");
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	if (c->z != NULL) {
+		inflateEnd(&c->z->in);
+		deflateEnd(&c->z->out);
+		free(c->z);
+	}
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -403,13 +417,13 @@ bool conn_tls_verified(const struct conn *c, const char **error_r)
 
 /* Reads what is available into c->in. Returns the bytes added, 0 for
  * nothing now, -1 if the connection ended or failed. */
-static ssize_t read_some(struct conn *c)
+static ssize_t read_raw(struct conn *c, struct buf *dst)
 {
-	char *w = buf_reserve(&c->in, READ_CHUNK);
+	char *w = buf_reserve(dst, READ_CHUNK);
 	if (c->ssl == NULL) {
 		ssize_t n = read(c->fd, w, READ_CHUNK);
 		if (n > 0) {
-			buf_commit(&c->in, (size_t)n);
+			buf_commit(dst, (size_t)n);
 			return n;
 		}
 		if (n == 0) {
@@ -426,7 +440,7 @@ static ssize_t read_some(struct conn *c)
 	c->read_wants_write = false;
 	int n = SSL_read(c->ssl, w, READ_CHUNK);
 	if (n > 0) {
-		buf_commit(&c->in, (size_t)n);
+		buf_commit(dst, (size_t)n);
 		return n;
 	}
 	switch (SSL_get_error(c->ssl, n)) {
@@ -450,6 +464,41 @@ static ssize_t read_some(struct conn *c)
 		log_debug("conn %s: %s", c->peer_ip, ssl_errstr());
 		return -1;
 	}
+}
+
+/* Inflates raw compressed bytes into c->in. -1 on corrupt input. */
+static int inflate_into(struct conn *c, const char *data, size_t len)
+{
+	z_stream *zs = &c->z->in;
+	zs->next_in = (Bytef *)data;
+	zs->avail_in = (uInt)len;
+	do {
+		char *w = buf_reserve(&c->in, READ_CHUNK);
+		zs->next_out = (Bytef *)w;
+		zs->avail_out = READ_CHUNK;
+		int r = inflate(zs, Z_SYNC_FLUSH);
+		if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END)
+			return -1;
+		buf_commit(&c->in, READ_CHUNK - zs->avail_out);
+		if (r == Z_BUF_ERROR && zs->avail_in == 0)
+			break;
+	} while (zs->avail_in > 0 || zs->avail_out == 0);
+	return 0;
+}
+
+static ssize_t read_some(struct conn *c)
+{
+	if (c->z == NULL)
+		return read_raw(c, &c->in);
+	struct buf raw = BUF_INIT;
+	ssize_t n = read_raw(c, &raw);
+	if (n > 0 && inflate_into(c, raw.data, raw.len) < 0) {
+		c->close_reason = "compression error";
+		c->eof = true;
+		n = -1;
+	}
+	buf_free(&raw);
+	return n;
 }
 
 static void deliver_input(struct conn *c)
@@ -496,11 +545,65 @@ static void conn_process(struct conn *c)
 	conn_update_poll(c);
 }
 
+/* Deflates data onto the output queue (COMPRESS=DEFLATE). */
+static void deflate_append(struct conn *c, const void *data, size_t len, int flush)
+{
+	z_stream *zs = &c->z->out;
+	zs->next_in = (Bytef *)data;
+	zs->avail_in = (uInt)len;
+	do {
+		size_t room = len / 2 + 1024;
+		char *w = buf_reserve(&c->out, room);
+		zs->next_out = (Bytef *)w;
+		zs->avail_out = (uInt)room;
+		(void)deflate(zs, flush);
+		buf_commit(&c->out, room - zs->avail_out);
+		if (zs->avail_out != 0 && zs->avail_in == 0)
+			break;
+	} while (1);
+}
+
+int conn_start_compress(struct conn *c, const char **error_r)
+{
+	if (c->z != NULL) {
+		*error_r = "compression already active";
+		return -1;
+	}
+	c->z = x_calloc(1, sizeof(*c->z));
+	if (inflateInit2(&c->z->in, -15) != Z_OK ||
+	    deflateInit2(&c->z->out, 6, Z_DEFLATED, -12, 6, Z_DEFAULT_STRATEGY) != Z_OK) {
+		/* Leave the struct for handles_closed_cb's *End calls. */
+		*error_r = "cannot initialise compression";
+		return -1;
+	}
+	/* Bytes already read after the command were sent compressed. */
+	if (c->in.len > 0) {
+		struct buf raw = c->in;
+		buf_init(&c->in);
+		int r = inflate_into(c, raw.data, raw.len);
+		buf_free(&raw);
+		if (r < 0) {
+			*error_r = "compression error";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool conn_is_compressed(const struct conn *c)
+{
+	return c->z != NULL;
+}
+
 static void conn_flush(struct conn *c)
 {
 	if (c->phase == PHASE_CLOSED || c->phase == PHASE_CONNECTING ||
 	    c->phase == PHASE_HANDSHAKE)
 		return;
+	if (c->z != NULL && c->z->out_pending) {
+		c->z->out_pending = false;
+		deflate_append(c, NULL, 0, Z_SYNC_FLUSH);
+	}
 again:
 	while (c->out.len > c->out_pos) {
 		size_t len = c->out.len - c->out_pos;
@@ -637,7 +740,12 @@ void conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->phase == PHASE_CLOSED || c->phase == PHASE_CLOSING)
 		return;
-	buf_append(&c->out, data, len);
+	if (c->z != NULL) {
+		deflate_append(c, data, len, Z_NO_FLUSH);
+		c->z->out_pending = true;
+	} else {
+		buf_append(&c->out, data, len);
+	}
 	c->drain_armed = true;
 	/* Inside a callback the flush happens when it returns, so pipelined
 	 * replies leave in one write. */
@@ -658,7 +766,15 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vappendf(&c->out, fmt, ap);
+	if (c->z != NULL) {
+		struct buf tmp = BUF_INIT;
+		buf_vappendf(&tmp, fmt, ap);
+		deflate_append(c, tmp.data, tmp.len, Z_NO_FLUSH);
+		c->z->out_pending = true;
+		buf_free(&tmp);
+	} else {
+		buf_vappendf(&c->out, fmt, ap);
+	}
 	va_end(ap);
 	c->drain_armed = true;
 	if (c->depth == 0 && c->phase == PHASE_OPEN) {

@@ -70,6 +70,12 @@ void conn_resume(struct conn *c);
 /* Idle timeout, reset by every read; 0 disables. */
 void conn_set_timeout(struct conn *c, uint64_t ms);
 
+/* COMPRESS=DEFLATE (RFC 4978): from now on, output is raw-deflated
+ * (what is already queued goes out as it is) and input is inflated,
+ * including bytes already buffered. -1 with *error_r on failure. */
+int conn_start_compress(struct conn *c, const char **error_r);
+bool conn_is_compressed(const struct conn *c);
+
 /* Flushes queued output, then closes. */
 void conn_close(struct conn *c);
 /* Closes now, dropping queued output. */

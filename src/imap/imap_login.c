@@ -1,0 +1,64 @@
+/* imap_login.c — finishing a login: account look-up, store open,
+ * state change, capability reply. Runs in the mail workers. */
+#include "imap_login.h"
+#include "log.h"
+
+#include <stdlib.h>
+
+static void opened_cb(struct store_user *user, const char *error, void *ctx)
+{
+	struct imap_cmd *cmd = ctx;
+	struct imap_session *s = cmd->s;
+	s->open_req = NULL;
+	if (error != NULL) {
+		log_error("imap[%s]: %s: cannot open the mail store: %s", s->id, s->user, error);
+		x_free(&s->user);
+		imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Mail store unavailable, try again later");
+		imap_cmd_done(cmd);
+		return;
+	}
+	s->store = user;
+	s->state = IMAP_STATE_AUTH;
+	conn_set_timeout(s->conn, s->server->cfg->imap_timeout * 1000);
+	log_info("imap[%s]: logged in %s from %s", s->id, s->user, conn_peer_ip(s->conn));
+	struct buf b = BUF_INIT;
+	imap_session_capabilities(s, &b);
+	imap_cmd_reply(cmd, "OK", "[CAPABILITY %s] Logged in", buf_cstr(&b));
+	buf_free(&b);
+	imap_cmd_done(cmd);
+}
+
+void imap_login_finish(struct imap_cmd *cmd, const char *user)
+{
+	struct imap_session *s = cmd->s;
+	char *maildir = NULL;
+	uint64_t quota = 0;
+	int r = s->server->backend.lookup(s->server->backend.ctx, user, &maildir, &quota);
+	if (r <= 0) {
+		if (r == 0)
+			log_warn("imap[%s]: %s authenticated but has no mailbox", s->id, user);
+		imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Account unavailable, try again later");
+		imap_cmd_done(cmd);
+		return;
+	}
+	s->user = x_strdup(user);
+	s->open_req = store_user_open(s->server->loop, user, maildir, quota, opened_cb, cmd);
+	free(maildir);
+}
+
+void imap_login_failed(struct imap_cmd *cmd, enum auth_verdict verdict)
+{
+	switch (verdict) {
+	case AUTH_BLOCKED:
+		imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Too many failed logins, try again later");
+		break;
+	case AUTH_TEMPFAIL:
+		imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Authentication service unavailable");
+		break;
+	default:
+		imap_cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+		break;
+	}
+	cmd->s->errors++;
+	imap_cmd_done(cmd);
+}

@@ -1,0 +1,65 @@
+/* imap_msgdata.h — lazy access to one message for FETCH, SEARCH, SORT
+ * and THREAD: its index row, file, header section, MIME structure and
+ * envelope, each loaded only when first asked for. Internal to
+ * src/imap; runs in the mail workers. The message bytes are untrusted
+ * (parsed with src/mail). */
+#ifndef CORREU_IMAP_MSGDATA_H
+#define CORREU_IMAP_MSGDATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "buf.h"
+#include "mail_envelope.h"
+#include "mail_mime.h"
+#include "store.h"
+
+#define IMAP_HEADER_MAX (4 * 1024 * 1024)
+
+struct imap_msgdata {
+	struct store_mailbox *mb;
+	/* Copy of the index row (strings owned). */
+	uint32_t uid;
+	uint32_t flags;
+	uint64_t keywords;
+	int64_t idate;
+	int32_t itz;
+	int64_t sdate;
+	uint64_t size;
+	uint64_t modseq;
+	char *name;
+	char *envelope;		/* cached strings, may be NULL */
+	char *bodystructure;
+	char *body;
+	bool cache_dirty;	/* computed strings to store back */
+
+	int fd;
+	bool failed;		/* the file could not be read */
+	struct buf header;	/* header section incl. the empty line */
+	bool have_header;
+	struct mail_part *mime;
+	struct mail_envelope env;
+	bool have_env;
+};
+
+/* Copies what is needed from an index row. */
+void imap_msgdata_init(struct imap_msgdata *md, struct store_mailbox *mb,
+		       const struct store_msg *m);
+/* Writes computed ENVELOPE/BODYSTRUCTURE to the index, frees. */
+void imap_msgdata_deinit(struct imap_msgdata *md);
+
+/* Each returns 0, or -1 if the message file is gone or unreadable (the
+ * store error says which). */
+int imap_msgdata_fd(struct imap_msgdata *md, int *fd_r);
+int imap_msgdata_header(struct imap_msgdata *md, const char **data_r, size_t *len_r);
+int imap_msgdata_mime(struct imap_msgdata *md, const struct mail_part **root_r);
+int imap_msgdata_envelope(struct imap_msgdata *md, const struct mail_envelope **env_r);
+/* Reads len bytes at offset into out (appending). */
+int imap_msgdata_read(struct imap_msgdata *md, uint64_t offset, uint64_t len, struct buf *out);
+/* Cached or computed strings (without the item name). */
+int imap_msgdata_envelope_str(struct imap_msgdata *md, const char **str_r);
+int imap_msgdata_bodystructure_str(struct imap_msgdata *md, bool extended, const char **str_r);
+/* The unfolded value of a header field (first occurrence), or NULL;
+ * caller frees. */
+char *imap_msgdata_header_get(struct imap_msgdata *md, const char *name);
+
+#endif
