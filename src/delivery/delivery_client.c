@@ -89,6 +89,8 @@ struct delivery_client {
 	struct delivery_body body;
 	struct delivery_stuffer stuffer;
 	bool immediate;		/* decided before sending anything */
+	bool got_reply;		/* the transaction got any reply */
+	unsigned n_txns;	/* transactions started on this connection */
 };
 
 static void client_on_input(struct conn *conn, void *ctx);
@@ -555,6 +557,9 @@ void delivery_client_send(struct delivery_client *c, struct delivery_txn *t)
 	c->accepted = 0;
 	c->rcpt_replies = 0;
 	c->mail_failed = false;
+	c->got_reply = false;
+	c->n_txns++;
+	t->retry_new_connection = false;
 	c->need_rset = false;
 	c->body_done = false;
 	c->sending_body = false;
@@ -725,6 +730,7 @@ static void handle_txn_reply(struct delivery_client *c, struct expect e,
 			     const struct delivery_reply *r)
 {
 	struct delivery_txn *t = c->txn;
+	c->got_reply = true;
 	switch (e.kind) {
 	case EXP_MAIL:
 		if (r->code / 100 != 2) {
@@ -929,10 +935,11 @@ static void client_on_close(struct conn *conn, void *ctx, const char *reason)
 	if (was_handshake)
 		c->tls_failed = true;
 	if (c->txn != NULL) {
-		if (c->immediate) {
-			/* Already decided; just report. */
-		} else {
+		if (!c->immediate) {
 			decide_rest(c, DELIVERY_RESULT_TEMP, "4.4.2", c->error, false);
+			/* A connection that carried earlier mail and now ends before
+			 * any reply was closed by the server while idle. */
+			c->txn->retry_new_connection = c->n_txns > 1 && !c->got_reply;
 		}
 		c->state = CS_CLOSING;
 		txn_finish(c);

@@ -69,6 +69,12 @@ struct delivery_txn {
 	char *mta;		/* "host[ip]" that handled it, set by the client */
 	void *ctx;		/* the caller's */
 	struct delivery_txn *next;	/* free for the caller's lists */
+	/* Set by the client: a reused connection died before the server
+	 * answered anything of this transaction (it had closed an idle
+	 * connection); the results say temporary failure, but the caller
+	 * may simply try again on a new connection. */
+	bool retry_new_connection;
+	unsigned requeued;	/* for the caller: times it did so */
 };
 
 struct delivery_client;

@@ -460,9 +460,27 @@ static void conn_ready(struct delivery_client *c, void *ctx)
 static void conn_txn_done(struct delivery_client *c, struct delivery_txn *t, void *ctx)
 {
 	struct dest_conn *dc = ctx;
+	struct dest *d = dc->d;
 	(void)c;
 	dc->busy = false;
-	txn_report(dc->d->ds, t);
+	if (t->retry_new_connection && t->requeued < 2 && !d->ds->shutting_down) {
+		/* Back to the front of the line; conn_closed follows and
+		 * opens a new connection for it. */
+		t->requeued++;
+		log_info("delivery: %s closed a reused connection; trying a new one",
+			 t->mta != NULL ? t->mta : d->domain);
+		for (size_t i = 0; i < t->n; i++) {
+			free(t->res[i].text);
+			memset(&t->res[i], 0, sizeof(t->res[i]));
+		}
+		t->next = d->pending;
+		d->pending = t;
+		if (d->pending_tail == NULL)
+			d->pending_tail = t;
+		d->n_pending++;
+		return;
+	}
+	txn_report(d->ds, t);
 }
 
 static void dc_free(uv_handle_t *h)

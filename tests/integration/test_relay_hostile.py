@@ -15,6 +15,7 @@ HOSTS = {
     "badcode": "127.0.0.13",
     "drip": "127.0.0.14",
     "plain": "127.0.0.15",
+    "oneshot": "127.0.0.16",
 }
 
 
@@ -28,6 +29,7 @@ def relay():
               extra_hosts=tuple(HOSTS.values()))
     r.fakes = {name: FakeSMTP(ip, r.port, name if name != "plain" else "normal")
                for name, ip in HOSTS.items()}
+    r.fakes["oneshot"].caps = ["PIPELINING"]
     r.start()
     yield r
     for f in r.fakes.values():
@@ -58,6 +60,19 @@ def test_hostile_server_fails_cleanly(relay, name, reason):
     send(relay, "bob@b.test", f"after {name}")
     assert wait_for(lambda: any(f"after {name}".encode() in m
                                 for m in relay.b.messages("bob@b.test")), 20)
+
+
+def test_cached_connection_closed_by_server_is_replaced(relay):
+    fake = relay.fakes["oneshot"]
+    send(relay, "one@oneshot.test", "oneshot 1")
+    assert wait_for(lambda: len(fake.messages) >= 1, 20)
+    # Within the idle time the connection is reused; the server hangs up
+    # at MAIL: the message goes out on a new connection, not deferred.
+    send(relay, "two@oneshot.test", "oneshot 2")
+    assert wait_for(lambda: len(fake.messages) >= 2, 20), queue_lines(relay.a)
+    assert fake.connections >= 2
+    assert queue_entry(relay.a, "two@oneshot.test") is None
+    assert "closed a reused connection" in relay.a.read_log()
 
 
 def test_tls_required_but_not_offered(relay):

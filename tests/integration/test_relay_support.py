@@ -108,6 +108,8 @@ class FakeSMTP:
     badcode   a greeting with a malformed code
     drip      the greeting one byte per drip seconds
     slowdot   the first message's final reply comes after slow seconds
+    oneshot   one message per connection: the next command gets the
+              connection closed without a reply (an idle-closed cache)
     """
 
     def __init__(self, host, port, mode="normal", caps=("PIPELINING", "SIZE 10000000"),
@@ -178,9 +180,12 @@ class FakeSMTP:
             return
         c.sendall(b"220 fake.test ESMTP fake\r\n")
         mail_from, rcpts = None, []
+        done_here = 0
         while True:
             line = f.readline()
             if not line:
+                return
+            if self.mode == "oneshot" and done_here >= 1:
                 return
             cmd = line.rstrip(b"\r\n").decode("latin-1")
             with self.lock:
@@ -213,6 +218,7 @@ class FakeSMTP:
                     time.sleep(self.slow)
                 with self.lock:
                     self.messages.append((mail_from, rcpts, data))
+                done_here += 1
                 c.sendall(b"250 2.0.0 Ok: queued\r\n")
             elif verb == "RSET":
                 mail_from, rcpts = None, []
