@@ -11,7 +11,6 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -26,12 +25,6 @@ def new_user(server):
     return addr
 
 
-def wait_auth(server):
-    deadline = time.time() + 10
-    while "auth: listening on" not in server.read_log() and time.time() < deadline:
-        time.sleep(0.05)
-
-
 def deliver(server, rcpt, count, start=0):
     before = len(server.messages(rcpt))
     with server.smtp() as s:
@@ -40,7 +33,6 @@ def deliver(server, rcpt, count, start=0):
                     + b"body of %d\r\n.dot line\r\n" % i + "é\r\n".encode())
             s.sendmail("sender@remote.example", [rcpt], body)
     assert len(server.wait_messages(rcpt, before + count)) == before + count
-    wait_auth(server)
 
 
 def lf(data):

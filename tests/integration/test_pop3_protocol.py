@@ -10,7 +10,6 @@ import itertools
 import os
 import poplib
 import socket
-import ssl
 import time
 
 import pytest
@@ -37,19 +36,7 @@ def deliver(server, rcpt, messages):
     assert len(got) == before + len(messages)
 
 
-def auth_ready(server, timeout=10):
-    """Waits until the auth process listens: the fixture's readiness
-    probe only waits for SMTP, and an early login would get [SYS/TEMP]."""
-    if getattr(server, "_auth_ready", False):
-        return
-    deadline = time.time() + timeout
-    while "auth: listening on" not in server.read_log() and time.time() < deadline:
-        time.sleep(0.05)
-    server._auth_ready = True
-
-
 def pop3s(server, user=None):
-    auth_ready(server)
     p = poplib.POP3_SSL(server.host, server.ports["pop3s"], timeout=30,
                         context=server.ssl_context())
     if user:
@@ -59,7 +46,6 @@ def pop3s(server, user=None):
 
 
 def pop3_stls(server, user=None):
-    auth_ready(server)
     p = poplib.POP3(server.host, server.ports["pop3"], timeout=30)
     p.stls(server.ssl_context())
     if user:
@@ -94,7 +80,6 @@ class Raw:
 
     def __init__(self, server, kind="pop3", tls=False):
         self.server = server
-        auth_ready(server)
         s = socket.create_connection((server.host, server.ports[kind]), timeout=15)
         if tls:
             s = server.ssl_context().wrap_socket(s, server_hostname=server.host)
@@ -197,7 +182,6 @@ def test_stls_drops_pipelined_plaintext(server):
 
 def test_plaintext_allowed_by_configuration(make_server):
     srv = make_server(settings={"auth_allow_plaintext": "yes"})
-    auth_ready(srv)
     p = poplib.POP3(srv.host, srv.ports["pop3"], timeout=30)
     assert "USER" in p.capa()
     user = "alice@" + DOMAIN
