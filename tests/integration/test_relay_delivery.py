@@ -35,7 +35,8 @@ RECORDS = [
 
 @pytest.fixture(scope="module")
 def relay():
-    r = Relay(RECORDS, extra_hosts=("127.0.0.4", "127.0.0.5", "127.0.0.9"))
+    r = Relay(RECORDS, extra_hosts=("127.0.0.4", "127.0.0.5", "127.0.0.9"),
+              a_settings={"queue_delay_warning": "2s"})
     r.b.cli("domain", "add", "multi.test")
     r.b.cli("domain", "add", "amx.test")
     r.b.add_user("carol@multi.test", "carol-pw")
@@ -165,6 +166,18 @@ def test_peer_down_defers_then_flush_delivers(relay):
         submit(relay, ["bob@b.test"], "while B is down")
         err = wait_for(lambda: queue_entry(relay.a, "bob@b.test"), 20)
         assert err and ("connect" in err or "refused" in err), queue_lines(relay.a)
+        # Still failing after queue_delay_warning: one delay DSN.
+        time.sleep(2.5)
+        relay.a.cli("queue", "flush")
+        def warned():
+            return [m for m in relay.a.messages("alice@a.test")
+                    if b"Delayed Mail (still being retried)" in m and b"while B is down" in m]
+        got = wait_for(warned, 20)
+        assert got, relay.a.read_log()[-3000:]
+        assert b"Action: delayed" in got[0] and b"Will-Retry-Until:" in got[0]
+        relay.a.cli("queue", "flush")
+        time.sleep(1)
+        assert len(warned()) == 1
     finally:
         relay.b.start()
     assert wait_for(lambda: queue_process_pid(relay.b) is not None)
