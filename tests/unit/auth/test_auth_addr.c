@@ -57,7 +57,7 @@ static void test_domain(void **state)
 	memset(label, 'a', 64);
 	strcpy(label + 64, ".x");
 	expect(auth_addr_domain, label, NULL);
-	char longd[300] = "";
+	char longd[320] = "";
 	for (int i = 0; i < 60; i++)
 		strcat(longd, "abcd.");
 	strcat(longd, "x");
