@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve" },
 	{ "web", cmd_web, "web  (only the webmail)" },
 	{ "check-config", cmd_check_config, "check-config" },
-	{ "user", cmd_user, "user add|del|passwd|list|quota ..." },
+	{ "user", cmd_user, "user add|del|passwd|list|quota|enable|disable ..." },
 	{ "domain", cmd_domain, "domain add|del|list ..." },
 	{ "alias", cmd_alias, "alias add|del|list ..." },
 	{ "config-keys", cmd_config_keys, "config-keys  (list every configuration key)" },

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, Server
+from conftest import CORREU, DOMAIN, Server
 
 ALICE = "alice@" + DOMAIN
 
@@ -352,3 +352,46 @@ def test_scram_with_gsasl(running):
         running.cli("user", "add", "dove@" + DOMAIN, "--hash", r.stdout.strip())
         assert gsasl_scram(a, "dove@" + DOMAIN, "dove pw") == ("OK", True)
     a.close()
+
+
+def test_password_prompt_on_a_terminal(srv):
+    """Without --password-stdin on a terminal: asked twice, echo off."""
+    import termios
+
+    def run(answers):
+        master, slave = os.openpty()
+        p = subprocess.Popen([CORREU, "-c", srv.conf, "user", "add", "tty@" + DOMAIN],
+                             stdin=slave,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.close(slave)
+        echoed = b""
+        for answer in answers:
+            # Wait until the prompt turned echo off, then type.
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                if not termios.tcgetattr(master)[3] & termios.ECHO:
+                    break
+                time.sleep(0.02)
+            os.write(master, answer.encode() + b"\n")
+            # The second prompt flushes input typed before it: let the
+            # program get there first.
+            time.sleep(0.2)
+        out, err = p.communicate(timeout=20)
+        try:
+            while True:
+                chunk = os.read(master, 4096)
+                if not chunk:
+                    break
+                echoed += chunk
+        except OSError:
+            pass
+        os.close(master)
+        return p.returncode, out, err, echoed
+
+    rc, out, err, echoed = run(["typed once", "typed twice"])
+    assert rc == 1 and "do not match" in err
+    assert "Password:" in err and "Retype" in err
+    rc, out, err, echoed = run(["tty secret", "tty secret"])
+    assert rc == 0, err
+    assert b"tty secret" not in echoed
+    assert lines(srv.cli("user", "list")) == ["tty@" + DOMAIN]
