@@ -12,10 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define CMD_TIMEOUT_MS (120 * 1000)
+#define CMD_TIMEOUT_MS (10 * 60 * 1000)	/* first SORT of a huge new folder */
 #define IDLE_TIMEOUT_MS (31 * 60 * 1000)
 #define IDLE_RESTART_MS (20 * 60 * 1000)
 #define POLL_MS (30 * 1000)
+#define RECONNECT_MS 500		/* after a drop, while a page listens */
+#define RETRY_MS (10 * 1000)		/* after a failed connection */
 
 enum imap_state {
 	ST_DOWN,
@@ -293,6 +295,10 @@ static void queue_select(struct web_imap *im, const char *mailbox)
 static void timer_cb(uv_timer_t *t)
 {
 	struct web_imap *im = t->data;
+	if (im->state == ST_DOWN) {
+		imap_kick(im);	/* reconnect for the watch */
+		return;
+	}
 	if (im->state != ST_READY)
 		return;
 	if (im->idling && !im->done_sent) {
@@ -311,7 +317,8 @@ static void imap_kick(struct web_imap *im)
 	if (im->freeing && im->state != ST_READY)
 		return;
 	if (im->state == ST_DOWN) {
-		if (im->queue != NULL && !im->freeing)
+		/* Watching the mailbox needs a connection even when idle. */
+		if ((im->queue != NULL || im->watch) && !im->freeing)
 			imap_connect(im);
 		return;
 	}
@@ -564,10 +571,15 @@ static void imap_closed(struct conn *c, void *ctx, const char *reason)
 	if (was_greeting) {
 		log_warn("imap %s: connection failed: %s", im->user, reason);
 		fail_all(im, reason);
+		if (im->watch && im->logged_in_once)
+			uv_timer_start(&im->timer, timer_cb, RETRY_MS, 0);
 		return;
 	}
-	log_debug("imap %s: connection closed: %s", im->user, reason);
-	imap_kick(im);
+	log_info("imap %s: connection closed: %s", im->user, reason);
+	if (im->queue != NULL)
+		imap_kick(im);
+	else if (im->watch)
+		uv_timer_start(&im->timer, timer_cb, RECONNECT_MS, 0);
 }
 
 static void imap_connected(struct conn *c, void *ctx)
@@ -603,10 +615,15 @@ static void connect_cb(int fd, const char *error, void *ctx)
 		im->state = ST_DOWN;
 		log_warn("imap: cannot connect to %s:%u: %s", im->up->host, im->up->port, error);
 		fail_all(im, "cannot reach the mail server");
+		if (im->watch && !im->freeing)
+			uv_timer_start(&im->timer, timer_cb, RETRY_MS, 0);
 		return;
 	}
 	im->conn = conn_connect(im->loop, fd, &imap_conn_ops, im);
 	conn_set_timeout(im->conn, CMD_TIMEOUT_MS);
+	/* A response is parsed once complete, so it must fit the input
+	 * buffer: a whole message literal or a SORT of a huge folder. */
+	conn_set_input_max(im->conn, IMAP_MAX_LITERAL + IMAP_MAX_LINE);
 }
 
 static void imap_connect(struct web_imap *im)

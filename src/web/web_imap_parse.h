@@ -47,8 +47,9 @@ struct imap_response {
 
 /* Largest literal accepted; bigger responses are an error. */
 #define IMAP_MAX_LITERAL (256u * 1024 * 1024)
-/* Largest response line outside literals. */
-#define IMAP_MAX_LINE (1024u * 1024)
+/* Largest response line outside literals (SEARCH/SORT of a 2,000,000
+ * message folder fits). */
+#define IMAP_MAX_LINE (16u * 1024 * 1024)
 
 /* Looks for one complete response at the start of data. Returns 1 and
  * fills *resp (caller frees with imap_response_free) with *used_r bytes

@@ -436,6 +436,7 @@ function renderBody(msg) {
 async function openMessage(index) {
 	const m = state.rows.get(index);
 	if (!m) return;
+	const seq = state.openSeq = (state.openSeq || 0) + 1;
 	state.allowRemote = false;
 	state.current = { folder: state.folder, uid: m.uid, index, msg: null };
 	renderRows();
@@ -446,7 +447,7 @@ async function openMessage(index) {
 		toast(e.message);
 		return;
 	}
-	if (!state.current || state.current.uid !== m.uid) return;
+	if (seq !== state.openSeq || !state.current || state.current.uid !== m.uid) return;
 	state.current.msg = msg;
 	if (!m.flags.includes('\\Seen')) {
 		m.flags.push('\\Seen');
