@@ -11,6 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* Bytes kept of a line being skipped: room for "{" 20 digits "+}". */
+#define SKIP_KEEP 32
+
 enum pstate {
 	P_LINE,			/* reading command text up to CRLF */
 	P_LITERAL_DECIDE,	/* literal header reported, awaiting accept */
@@ -255,8 +258,8 @@ static enum imap_parse_result parse_segment(struct imap_parser *p, const char *s
 			    s[pos + (lit8 ? 1 : 0)] != '{')
 				return fail(p, ev, "Invalid literal", s, len);
 			/* The literal header ends the segment. */
-			size_t hdr_len = end - pos;
-			if (memchr(s + pos + 1, '{', hdr_len - 1) != NULL)
+			size_t brace = pos + (lit8 ? 1 : 0);
+			if (memchr(s + brace + 1, '{', end - brace - 1) != NULL)
 				return fail(p, ev, "Invalid literal", s, len);
 			struct imap_arg *list = p->stack[p->depth];
 			struct imap_arg *a = add_arg(p, IMAP_ARG_LITERAL);
@@ -378,7 +381,11 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, struct buf *in,
 		case P_SKIP_LINE: {
 			char *lf = in->len > 0 ? memchr(in->data, '\n', in->len) : NULL;
 			if (lf == NULL) {
-				buf_consume(in, in->len);
+				/* Keep a tail: a literal header at the line's end
+				 * may be cut by the chunking. */
+				if (in->len > SKIP_KEEP)
+					if (in->len > SKIP_KEEP)
+					buf_consume(in, in->len - SKIP_KEEP);
 				return IMAP_PARSE_MORE;
 			}
 			size_t len = (size_t)(lf - in->data) + 1;
@@ -405,7 +412,8 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, struct buf *in,
 			p->scan = in->len;
 			if (p->line_total + in->len > p->lim.max_line) {
 				peek_tag(p, in);
-				buf_consume(in, in->len);
+				if (in->len > SKIP_KEEP)
+					buf_consume(in, in->len - SKIP_KEEP);
 				p->scan = 0;
 				enum imap_parse_result r = fail(p, ev, "Command line too long", NULL, 0);
 				p->state = P_SKIP_LINE;
