@@ -5,6 +5,8 @@
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
 
 struct tls_client {
 	SSL_CTX *ctx;
@@ -62,10 +64,21 @@ SSL *tls_client_ssl_new(struct tls_client *tc, const char *sni_host)
 	if (ssl == NULL)
 		log_fatal("SSL_new failed");
 	if (sni_host != NULL && sni_host[0] != '\0') {
-		SSL_set_tlsext_host_name(ssl, sni_host);
+		unsigned char addr[16];
+		bool is_ip = inet_pton(AF_INET, sni_host, addr) == 1 ||
+			inet_pton(AF_INET6, sni_host, addr) == 1;
+		/* RFC 6066 3: no SNI for address literals; check the address
+		 * against the certificate's IP SANs instead of a name. */
+		if (!is_ip)
+			SSL_set_tlsext_host_name(ssl, sni_host);
 		if (tc->verify == TLS_VERIFY_NAME) {
-			SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-			SSL_set1_host(ssl, sni_host);
+			X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+			if (is_ip) {
+				X509_VERIFY_PARAM_set1_ip_asc(param, sni_host);
+			} else {
+				SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+				SSL_set1_host(ssl, sni_host);
+			}
 		}
 	}
 	return ssl;
