@@ -21,6 +21,7 @@ int cmd_check_config(const struct cmd_args *a);
 int cmd_user(const struct cmd_args *a);
 int cmd_domain(const struct cmd_args *a);
 int cmd_alias(const struct cmd_args *a);
+int cmd_reindex(const struct cmd_args *a);
 int cmd_config_keys(const struct cmd_args *a);
 int cmd_queue(const struct cmd_args *a);
 int cmd_sendmail(const struct cmd_args *a);

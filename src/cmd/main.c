@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "user", cmd_user, "user add|del|passwd|list|quota|enable|disable ..." },
 	{ "domain", cmd_domain, "domain add|del|list ..." },
 	{ "alias", cmd_alias, "alias add|del|list ..." },
+	{ "reindex", cmd_reindex, "reindex ADDRESS...  (rebuild mail indexes from the Maildirs)" },
 	{ "config-keys", cmd_config_keys, "config-keys  (list every configuration key)" },
 	{ "queue", cmd_queue, "queue list|show ID|flush [ID]|delete ID|hold ID|release ID|run" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...] < MESSAGE" },

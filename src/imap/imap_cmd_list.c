@@ -280,8 +280,8 @@ static enum imap_cmd_result list_run(struct imap_cmd *cmd, bool lsub)
 		buf_reset(&b);
 		buf_appendf(&b, "* %s (", lsub ? "LSUB" : "LIST");
 		size_t start = b.len;
-		if (!e->exists) {
-			if (extended && !lsub)
+		if (!e->exists || (lsub && !e->subscribed)) {
+			if (extended && !lsub && !e->exists)
 				buf_append_str(&b, "\\NonExistent ");
 			buf_append_str(&b, "\\Noselect ");
 		}

@@ -59,6 +59,8 @@ void imap_session_update(struct imap_session *s, bool allow_expunge)
 		free(u.vanished);
 		if (store_user_error(s->store) == STORE_ERR_NONEXISTENT)
 			imap_session_bye(s, "Selected mailbox was deleted, have to disconnect");
+		else if (store_user_index_broken(s->store))
+			imap_session_bye(s, "Mail index was rebuilt, please reconnect");
 		else
 			log_error("imap[%s]: %s: mailbox update failed: %s", s->id, s->user,
 				  store_user_error_text(s->store));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
@@ -213,6 +214,9 @@ int store_index_open(const char *path, bool create, struct store_index **idx_r,
 		idx->corrupt = true;
 		goto fail;
 	}
+	struct stat fst;
+	if (stat(path, &fst) == 0)
+		idx->ino = (uint64_t)fst.st_ino;
 	*idx_r = idx;
 	return 0;
 bad:
@@ -306,6 +310,17 @@ void store_index_rollback(struct store_index *idx)
 		return;
 	(void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
 	idx->failed = false;
+}
+
+bool store_index_replaced(struct store_index *idx)
+{
+	struct stat st;
+	if (idx->corrupt)
+		return true;
+	if (stat(idx->path, &st) == 0 && (uint64_t)st.st_ino == idx->ino)
+		return false;
+	idx->corrupt = true;
+	return true;
 }
 
 int64_t store_index_data_version(struct store_index *idx)

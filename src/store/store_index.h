@@ -69,6 +69,7 @@ struct store_index {
 	bool failed;		/* an error inside the current write txn */
 	bool corrupt;		/* SQLITE_CORRUPT/NOTADB seen: rebuild */
 	sqlite3_stmt *data_version_st;
+	uint64_t ino;			/* of the file when opened */
 };
 
 /* Opens (creating when create is set) the index at path and checks its
@@ -99,6 +100,10 @@ void store_index_error(struct store_index *idx, int rc, const char *what);
 /* PRAGMA data_version: changes when another connection commits. Each
  * consumer compares with the value it saw last. */
 int64_t store_index_data_version(struct store_index *idx);
+
+/* Whether the index file was replaced (a rebuild by `correu reindex`);
+ * marks the index corrupt so the user is reopened. */
+bool store_index_replaced(struct store_index *idx);
 
 /* meta table helpers. */
 int64_t store_index_meta_get(struct store_index *idx, const char *key, int64_t def);

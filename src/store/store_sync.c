@@ -289,6 +289,10 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 	strv_init(&newfiles);
 	int ret = 0;
 
+	if (store_index_replaced(idx)) {
+		ret = store_fail(user, STORE_ERR_TEMP, "The mail index was rebuilt, reconnect");
+		goto out;
+	}
 	/* Cheap checks first, without the write lock. */
 	sqlite3_stmt *s = store_index_stmt(idx, STMT_MB_BY_ID);
 	sqlite3_bind_int64(s, 1, mb->id);
