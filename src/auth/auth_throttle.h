@@ -51,7 +51,8 @@ void auth_throttle_success(struct auth_throttle *t, const char *ip, const char *
 
 /* The delay curve: ms for the n-th failure in a row (n >= 1). */
 uint64_t auth_throttle_delay(const struct auth_throttle_settings *set, uint64_t n);
-/* Failures currently counted for ip or account (for tests and logs). */
+/* Failures currently counted for ip, or for account when ip is NULL
+ * (for tests and logs). */
 uint64_t auth_throttle_count(struct auth_throttle *t, const char *ip, const char *account);
 
 #endif
