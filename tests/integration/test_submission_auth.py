@@ -167,3 +167,27 @@ def test_hourly_limit():
         assert len(srv.wait_messages("alice@example.test", 3)) == 3
     finally:
         srv.cleanup()
+
+
+def test_auth_failures_throttled():
+    # The shared throttle of the auth process: after auth_fail_block_after
+    # failures further attempts are refused, even with the right password.
+    srv = Server(settings=dict(SAFE, auth_fail_block_after="3", auth_fail_delay_max="1s"))
+    try:
+        srv.add_user("alice@" + DOMAIN, "alice-pw")
+        srv.start()
+        codes = []
+        for i in range(5):
+            with srv.smtp("submission", starttls=True) as s:
+                # One mechanism per attempt (login() would try several).
+                s.user, s.password = "alice@example.test", "wrong-%d" % i
+                codes.append(s.docmd("AUTH", "PLAIN " + base64.b64encode(
+                    b"\0alice@example.test\0" + s.password.encode()).decode())[0])
+        assert codes[:3] == [535, 535, 535], codes
+        assert 454 in codes[3:], codes
+        with srv.smtp("submission", starttls=True) as s:
+            code, _ = s.docmd("AUTH", "PLAIN " + base64.b64encode(
+                b"\0alice@example.test\0alice-pw").decode())
+            assert code == 454
+    finally:
+        srv.cleanup()
