@@ -5,27 +5,37 @@
 #include "cmd.h"
 #include "auth_db.h"
 #include "cfg.h"
-#include "store_index.h"
 #include "store_rebuild.h"
 #include "xalloc.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* As root, the new files must belong to whoever owns the Maildir. */
-static void fix_owner(const char *maildir)
+/* As root, rebuild as the Maildir's owner, so every file the rebuild
+ * writes (index, state files) stays readable by the server. */
+static int become_owner(const char *maildir, bool *switched_r)
 {
 	struct stat st;
-	if (geteuid() != 0 || stat(maildir, &st) < 0)
-		return;
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < N_ELEMENTS(sfx); i++) {
-		char *p = x_asprintf("%s/" STORE_INDEX_FILE "%s", maildir, sfx[i]);
-		(void)lchown(p, st.st_uid, st.st_gid);
-		free(p);
+	*switched_r = false;
+	if (geteuid() != 0 || stat(maildir, &st) < 0 || st.st_uid == 0)
+		return 0;
+	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
+		(void)setegid(0);
+		return -1;
+	}
+	*switched_r = true;
+	return 0;
+}
+
+static void become_root(bool switched)
+{
+	if (switched && (seteuid(0) < 0 || setegid(0) < 0)) {
+		fprintf(stderr, "correu reindex: cannot switch back to root\n");
+		exit(1);
 	}
 }
 
@@ -59,12 +69,20 @@ int cmd_reindex(const struct cmd_args *a)
 		struct stat st;
 		if (stat(u.maildir, &st) < 0) {
 			printf("%s: no Maildir yet, nothing to do\n", u.address);
-		} else if (store_rebuild(u.maildir, &error) < 0) {
-			fprintf(stderr, "correu reindex: %s: %s\n", u.address, error);
-			status = 1;
 		} else {
-			fix_owner(u.maildir);
-			printf("%s: index rebuilt\n", u.address);
+			bool switched;
+			int r2 = become_owner(u.maildir, &switched);
+			if (r2 == 0)
+				r2 = store_rebuild(u.maildir, &error);
+			else
+				error = "cannot switch to the Maildir's owner";
+			become_root(switched);
+			if (r2 < 0) {
+				fprintf(stderr, "correu reindex: %s: %s\n", u.address, error);
+				status = 1;
+			} else {
+				printf("%s: index rebuilt\n", u.address);
+			}
 		}
 		auth_user_free(&u);
 	}

@@ -164,13 +164,18 @@ static void new_guid(char out[33])
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
-/* Reads a folder's state file; 0 if present and sane. */
+/* Reads a folder's state file; 0 if present and sane, -1 if missing or
+ * damaged, -2 if it exists but cannot be read (permissions, I/O). */
 static int read_state(const char *dir, uint32_t *uidvalidity_r, uint32_t *uidnext_r,
 		      char guid_r[33])
 {
 	char *p = x_asprintf("%s/" STORE_STATE_FILE, dir);
 	struct buf b = BUF_INIT;
 	int ret = read_file(p, &b, 4096);
+	if (ret < 0 && errno != ENOENT) {
+		log_error("store: cannot read %s: %s", p, strerror(errno));
+		ret = -2;
+	}
 	free(p);
 	if (ret == 0) {
 		unsigned long v, n;
@@ -256,7 +261,12 @@ static int create_one(struct store_user *user, const char *name, unsigned specia
 	}
 	uint32_t uidvalidity, uidnext;
 	char guid[33];
-	if (read_state(dir, &uidvalidity, &uidnext, guid) < 0) {
+	int st = read_state(dir, &uidvalidity, &uidnext, guid);
+	if (st == -2) {
+		free(dir);
+		return store_fail(user, STORE_ERR_TEMP, "Cannot read the mailbox state");
+	}
+	if (st < 0) {
 		/* A fresh folder (or one another tool made): new identity. */
 		uidvalidity = new_uidvalidity(user);
 		uidnext = 1;

@@ -176,7 +176,17 @@ static int rebuild_locked(const char *maildir, const char **error_r)
 		char *dir = store_mailbox_dir(u, names.v[i]);
 		uint32_t uidvalidity, uidnext;
 		char guid[33];
-		if (store_mailbox_state_read(dir, &uidvalidity, &uidnext, guid) < 0) {
+		int st = store_mailbox_state_read(dir, &uidvalidity, &uidnext, guid);
+		if (st == -2) {
+			/* Unreadable, not missing: never invent a new UIDVALIDITY
+			 * for a mailbox whose clients hold the old one. */
+			snprintf(errbuf, sizeof(errbuf), "%s: state file unreadable", names.v[i]);
+			*error_r = errbuf;
+			free(dir);
+			ret = -1;
+			break;
+		}
+		if (st < 0) {
 			/* No state: the UIDs in file names cannot be trusted
 			 * against what clients cached, so a new UIDVALIDITY. */
 			uidvalidity = (uint32_t)time(NULL) + (uint32_t)i;
