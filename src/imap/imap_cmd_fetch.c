@@ -35,6 +35,7 @@ struct fetch_state {
 	size_t n, pos;
 	uint64_t changedsince;
 	bool has_changedsince;
+	bool needs_cache;		/* ENVELOPE/BODY/BODYSTRUCTURE asked */
 	/* UIDs whose \Seen this FETCH set (FLAGS must be reported). */
 	uint32_t *seen_set;
 	size_t n_seen_set;
@@ -135,7 +136,10 @@ static int load_batch(struct imap_cmd *cmd, struct fetch_state *st)
 	struct store_msg_iter it;
 	struct store_msg m;
 	size_t k = st->pos;
-	store_msg_iter_init(&it, v->mb, st->uids[st->pos], st->uids[end - 1]);
+	if (st->needs_cache)
+		store_msg_iter_init(&it, v->mb, st->uids[st->pos], st->uids[end - 1]);
+	else
+		store_msg_iter_init_light(&it, v->mb, st->uids[st->pos], st->uids[end - 1]);
 	while (k < end && store_msg_iter_next(&it, &m)) {
 		while (k < end && st->uids[k] < m.uid) {
 			st->expunged = true;	/* in view, gone from the index */
@@ -578,6 +582,11 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	if (st->f.has_modseq)
 		s->condstore_used = true;
+	for (size_t i = 0; i < st->f.n; i++) {
+		enum imap_fetch_kind k = st->f.items[i].kind;
+		if (k == IMAP_FETCH_ENVELOPE || k == IMAP_FETCH_BODY || k == IMAP_FETCH_BODYSTRUCTURE)
+			st->needs_cache = true;
+	}
 	if (imap_cmd_uidset(cmd, imap_arg_atom(&cmd->args[0]), cmd->uid, &st->uids, &st->n) < 0)
 		return IMAP_CMD_DONE;
 	if (vanished) {

@@ -40,6 +40,16 @@ void imap_msgdata_init(struct imap_msgdata *md, struct store_mailbox *mb,
 	buf_init(&md->header);
 }
 
+void imap_msgdata_init_borrow(struct imap_msgdata *md, struct store_mailbox *mb,
+			      const struct store_msg *m)
+{
+	struct store_msg light = *m;
+	light.name = NULL;
+	imap_msgdata_init(md, mb, &light);
+	md->name = (char *)m->name;
+	md->name_borrowed = true;
+}
+
 void imap_msgdata_deinit(struct imap_msgdata *md)
 {
 	if (md->cache_dirty)
@@ -51,7 +61,8 @@ void imap_msgdata_deinit(struct imap_msgdata *md)
 	mail_part_free(&md->mime);
 	if (md->have_env)
 		mail_envelope_free(&md->env);
-	free(md->name);
+	if (!md->name_borrowed)
+		free(md->name);
 	free(md->envelope);
 	free(md->bodystructure);
 	free(md->body);

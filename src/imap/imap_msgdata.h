@@ -31,6 +31,7 @@ struct imap_msgdata {
 	char *bodystructure;
 	char *body;
 	bool cache_dirty;	/* computed strings to store back */
+	bool name_borrowed;
 
 	int fd;
 	bool failed;		/* the file could not be read */
@@ -44,6 +45,10 @@ struct imap_msgdata {
 /* Copies what is needed from an index row. */
 void imap_msgdata_init(struct imap_msgdata *md, struct store_mailbox *mb,
 		       const struct store_msg *m);
+/* The same, borrowing the row's file name instead of copying it: md
+ * must be deinitialised before the row's iterator moves on. */
+void imap_msgdata_init_borrow(struct imap_msgdata *md, struct store_mailbox *mb,
+			      const struct store_msg *m);
 /* Writes computed ENVELOPE/BODYSTRUCTURE to the index, frees. */
 void imap_msgdata_deinit(struct imap_msgdata *md);
 

@@ -356,8 +356,46 @@ int imap_search_parse(const struct imap_arg *args, size_t n, const char *charset
 
 /* ---- evaluation ---- */
 
+static bool is_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* Case-insensitive search of an already folded (so lower-case) needle
+ * in ASCII text: exact for ASCII text, where folding is lower-casing. */
+static bool ascii_contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	if (nlen == 0)
+		return true;
+	if (nlen > hlen)
+		return false;
+	unsigned char first = (unsigned char)needle[0];
+	unsigned char upper = first >= 'a' && first <= 'z' ? (unsigned char)(first - 32) : first;
+	for (size_t i = 0; i + nlen <= hlen; i++) {
+		unsigned char c = (unsigned char)hay[i];
+		if (c != first && c != upper)
+			continue;
+		size_t j = 1;
+		for (; j < nlen; j++) {
+			unsigned char h = (unsigned char)hay[i + j];
+			if (h >= 'A' && h <= 'Z')
+				h += 32;
+			if (h != (unsigned char)needle[j])
+				break;
+		}
+		if (j == nlen)
+			return true;
+	}
+	return false;
+}
+
 static bool folded_contains(const char *needle, size_t nlen, const char *utf8, size_t len)
 {
+	if (is_ascii(utf8, len))
+		return is_ascii(needle, nlen) && ascii_contains(utf8, len, needle, nlen);
 	size_t flen;
 	char *f = mail_fold_dup(utf8, len, &flen);
 	bool r = mail_fold_contains(f, flen, needle, nlen);
@@ -404,7 +442,7 @@ static bool body_match(struct imap_msgdata *md, const struct imap_search_key *k)
 		return false;
 	if (k->folded_len == 0)
 		return true;
-	struct mail_fold_matcher *m = mail_fold_matcher_new(k->text);
+	struct mail_fold_matcher *m = NULL;
 	bool found = false;
 	for (const struct mail_part *p = root; p != NULL && !found; p = mail_part_next_dfs(root, p)) {
 		if (p->flags & (MAIL_PART_MULTIPART | MAIL_PART_MESSAGE))
@@ -421,21 +459,35 @@ static bool body_match(struct imap_msgdata *md, const struct imap_search_key *k)
 			else
 				buf_append(&dec, raw.data != NULL ? raw.data : "", raw.len);
 			const char *cs = mail_part_charset(p);
-			if (cs == NULL || mail_charset_is_utf8(cs))
+			/* 7-bit text means the same in ASCII-compatible charsets
+			 * (not UTF-7 or ISO-2022-*); lower-casing is its folding. */
+			bool ascii_cs = cs == NULL || (strncasecmp(cs, "utf-7", 5) != 0 &&
+						       strcasestr(cs, "2022") == NULL &&
+						       strncasecmp(cs, "hz", 2) != 0);
+			if (ascii_cs && is_ascii(dec.data != NULL ? dec.data : "", dec.len) &&
+			    is_ascii(k->folded, k->folded_len)) {
+				found = ascii_contains(dec.data != NULL ? dec.data : "", dec.len,
+						       k->folded, k->folded_len);
+			} else if (cs == NULL || mail_charset_is_utf8(cs))
 				mail_utf8_append_valid(&text, dec.data != NULL ? dec.data : "", dec.len);
 			else
 				(void)mail_charset_to_utf8(cs, dec.data != NULL ? dec.data : "",
 							   dec.len, &text, &error);
-			mail_fold_matcher_reset(m);
-			if (mail_fold_matcher_more(m, text.data != NULL ? text.data : "", text.len) ||
-			    mail_fold_matcher_finish(m))
-				found = true;
+			if (!found && text.len > 0) {
+				if (m == NULL)
+					m = mail_fold_matcher_new(k->text);
+				mail_fold_matcher_reset(m);
+				if (mail_fold_matcher_more(m, text.data, text.len) ||
+				    mail_fold_matcher_finish(m))
+					found = true;
+			}
 		}
 		buf_free(&raw);
 		buf_free(&dec);
 		buf_free(&text);
 	}
-	mail_fold_matcher_free(&m);
+	if (m != NULL)
+		mail_fold_matcher_free(&m);
 	return found;
 }
 

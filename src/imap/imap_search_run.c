@@ -32,7 +32,7 @@ int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t
 	struct store_msg_iter it;
 	struct store_msg m;
 	uint32_t i = 0;
-	store_msg_iter_init(&it, v->mb, v->uids[0], v->uids[v->count - 1]);
+	store_msg_iter_init_light(&it, v->mb, v->uids[0], v->uids[v->count - 1]);
 	while (store_msg_iter_next(&it, &m)) {
 		while (i < v->count && v->uids[i] < m.uid)
 			i++;
@@ -41,7 +41,7 @@ int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t
 		if (v->uids[i] != m.uid || store_view_is_expunged(v, m.uid))
 			continue;
 		struct imap_msgdata md;
-		imap_msgdata_init(&md, v->mb, &m);
+		imap_msgdata_init_borrow(&md, v->mb, &m);
 		bool match = imap_search_match(search, &md, i + 1, store_view_is_recent(v, m.uid),
 					       &keywords);
 		/* Do not keep strings cached by a search: it computes none. */

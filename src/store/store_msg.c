@@ -56,6 +56,19 @@ void store_msg_iter_init(struct store_msg_iter *it, struct store_mailbox *mb,
 	sqlite3_bind_int64(it->st, 3, last_uid);
 }
 
+void store_msg_iter_init_light(struct store_msg_iter *it, struct store_mailbox *mb,
+			       uint32_t first_uid, uint32_t last_uid)
+{
+	it->mb = mb;
+	it->owned = true;
+	it->st = prepare(mb, "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, "
+			 "NULL, NULL, NULL FROM message WHERE id BETWEEN ?1 * 4294967296 + ?2 "
+			 "AND ?1 * 4294967296 + ?3 ORDER BY id");
+	sqlite3_bind_int64(it->st, 1, mb->id);
+	sqlite3_bind_int64(it->st, 2, first_uid);
+	sqlite3_bind_int64(it->st, 3, last_uid);
+}
+
 void store_msg_iter_init_changed(struct store_msg_iter *it, struct store_mailbox *mb,
 				 uint64_t modseq)
 {

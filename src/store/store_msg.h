@@ -40,6 +40,10 @@ struct store_msg_iter {
 };
 void store_msg_iter_init(struct store_msg_iter *it, struct store_mailbox *mb,
 			 uint32_t first_uid, uint32_t last_uid);
+/* The same without the cached strings (envelope, bodystructure, body
+ * are NULL): cheaper for flags, sizes, dates. */
+void store_msg_iter_init_light(struct store_msg_iter *it, struct store_mailbox *mb,
+			       uint32_t first_uid, uint32_t last_uid);
 void store_msg_iter_init_changed(struct store_msg_iter *it, struct store_mailbox *mb,
 				 uint64_t modseq);
 bool store_msg_iter_next(struct store_msg_iter *it, struct store_msg *msg_r);
