@@ -17,6 +17,17 @@ static void opened_cb(struct store_user *user, const char *error, void *ctx)
 		imap_cmd_done(cmd);
 		return;
 	}
+	if (store_session_slot(user, (unsigned)s->server->cfg->imap_max_user_connections,
+			       &s->slot) < 0) {
+		bool limit = store_user_error(user) == STORE_ERR_LIMIT;
+		log_info("imap[%s]: %s: %s", s->id, s->user, store_user_error_text(user));
+		store_user_unref(&user);
+		x_free(&s->user);
+		imap_cmd_reply(cmd, "NO", limit ? "[LIMIT] Too many connections for this account" :
+			       "[UNAVAILABLE] Mail store unavailable, try again later");
+		imap_cmd_done(cmd);
+		return;
+	}
 	s->store = user;
 	s->state = IMAP_STATE_AUTH;
 	conn_set_timeout(s->conn, s->server->cfg->imap_timeout * 1000);

@@ -441,6 +441,7 @@ static void on_close(struct conn *c, void *ctx, const char *reason)
 	if (s->open_req != NULL)
 		store_open_req_cancel(s->open_req);
 	imap_session_unselect(s);
+	store_maildrop_unlock(&s->slot);
 	store_user_unref(&s->store);
 	imap_parser_free(&s->parser);
 	if (s->counted) {

@@ -110,6 +110,7 @@ struct imap_session {
 	char *user;
 	struct store_user *store;
 	struct store_open_req *open_req;
+	struct store_lock *slot;	/* per-user connection limit */
 	struct store_view *view;	/* the selected mailbox */
 	struct store_watch *watch;
 	struct imap_append *append;	/* APPEND literal being stored */

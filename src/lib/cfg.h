@@ -19,6 +19,9 @@ struct config {
 	char *hostname;
 	char *data_dir;
 	char *user;
+	char *auth_user;
+	char *web_user;
+	bool sandbox;
 	char *log_level;
 	char *syslog_facility;
 	uint64_t workers;
@@ -62,6 +65,7 @@ struct config {
 	uint64_t imap_login_timeout;
 	uint64_t imap_max_line;
 	uint64_t imap_max_errors;
+	uint64_t imap_max_user_connections;
 
 	/* POP3 */
 	uint64_t pop3_timeout;

@@ -35,6 +35,41 @@ int store_maildrop_lock(struct store_user *user, struct store_lock **lock_r)
 	return 0;
 }
 
+int store_session_slot(struct store_user *user, unsigned max, struct store_lock **lock_r)
+{
+	static unsigned next;
+	char *path = x_asprintf("%s/correu-sessions.lock", user->maildir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd < 0)
+		return store_fail(user, STORE_ERR_TEMP, "Cannot open the session slots: %s",
+				  strerror(errno));
+	/* Start at a rotating slot: a free one is usually found at once. */
+	unsigned start = max > 0 ? next++ % max : 0;
+	for (unsigned i = 0; i < max; i++) {
+		struct flock fl = {
+			.l_type = F_WRLCK,
+			.l_whence = SEEK_SET,
+			.l_start = (off_t)((start + i) % max),
+			.l_len = 1,
+		};
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+			struct store_lock *l = x_malloc(sizeof(*l));
+			l->fd = fd;
+			*lock_r = l;
+			return 0;
+		}
+		if (errno != EAGAIN && errno != EACCES) {
+			int err = errno;
+			close(fd);
+			return store_fail(user, STORE_ERR_TEMP, "Cannot lock a session slot: %s",
+					  strerror(err));
+		}
+	}
+	close(fd);
+	return store_fail(user, STORE_ERR_LIMIT, "Too many connections for this account");
+}
+
 void store_maildrop_unlock(struct store_lock **lockp)
 {
 	struct store_lock *l = *lockp;

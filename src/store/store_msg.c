@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Expunged UIDs remembered per mailbox for QRESYNC/VANISHED. */
+#define STORE_EXPUNGED_KEEP 50000
+
 #define MSG_SELECT "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, " \
 	"envelope, bodystructure, body FROM message "
 
@@ -370,6 +373,19 @@ int store_msg_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n,
 			cb(ctx, uids[i]);
 	}
 	free(path);
+	if (modseq != 0 && (modseq & 63) == 0) {
+		/* Bound the expunge history: keep the newest entries; older
+		 * QRESYNC states fall back to "anything not present". */
+		char *sql = x_asprintf(
+			"UPDATE mailbox SET vanished_modseq = MAX(vanished_modseq, COALESCE("
+			"(SELECT modseq FROM expunged WHERE mailbox = %1$lld ORDER BY modseq DESC "
+			"LIMIT 1 OFFSET %2$d), 0)) WHERE id = %1$lld;"
+			"DELETE FROM expunged WHERE mailbox = %1$lld AND modseq < "
+			"(SELECT vanished_modseq FROM mailbox WHERE id = %1$lld);",
+			(long long)mb->id, STORE_EXPUNGED_KEEP);
+		(void)store_index_exec(idx, sql);
+		free(sql);
+	}
 	if (modseq != 0) {
 		/* Keep UIDNEXT in the state file so a rebuild never reuses
 		 * the UIDs expunged here. */

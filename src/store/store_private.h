@@ -30,6 +30,7 @@ struct store_user {
 	struct store_dirwatch *dirwatches;
 	bool notify_pending;
 	bool changed;			/* we wrote: touch the notify file */
+	struct store_ckpt *ckpt;	/* WAL checkpoint running in the pool */
 };
 
 struct store_mailbox {

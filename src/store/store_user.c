@@ -258,11 +258,69 @@ static struct store_user *find_open(uv_loop_t *loop, const char *maildir)
 	return NULL;
 }
 
+/* WAL checkpoints write and fsync the database: on a loop they run in
+ * the thread pool on a connection of their own (PASSIVE: never blocks
+ * readers or writers), never inside a commit or a close on the loop. */
+#define CKPT_PAGES 1000
+
+struct store_ckpt {
+	uv_work_t work;
+	struct store_user *user;	/* NULL once the user is gone */
+	char *path;
+};
+
+static void ckpt_work(uv_work_t *w)
+{
+	struct store_ckpt *c = w->data;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_busy_timeout(db, 1000);
+		(void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	}
+	sqlite3_close(db);
+}
+
+static void ckpt_done(uv_work_t *w, int status)
+{
+	struct store_ckpt *c = w->data;
+	(void)status;
+	if (c->user != NULL)
+		c->user->ckpt = NULL;
+	free(c->path);
+	free(c);
+}
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	struct store_user *u = ctx;
+	(void)db;
+	(void)name;
+	if (pages < CKPT_PAGES || u->ckpt != NULL || u->loop == NULL)
+		return SQLITE_OK;
+	struct store_ckpt *c = x_calloc(1, sizeof(*c));
+	c->user = u;
+	c->path = x_strdup(u->idx->path);
+	c->work.data = c;
+	u->ckpt = c;
+	if (uv_queue_work(u->loop, &c->work, ckpt_work, ckpt_done) != 0)
+		log_fatal("uv_queue_work failed");
+	return SQLITE_OK;
+}
+
 static void link_user(struct store_user *u, uv_loop_t *loop)
 {
 	u->loop = loop;
 	u->next = open_users;
 	open_users = u;
+	if (loop != NULL) {
+		sqlite3_wal_autocheckpoint(u->idx->db, 0);
+		sqlite3_wal_hook(u->idx->db, wal_hook, u);
+		/* The last close would checkpoint (and fsync) on the loop;
+		 * the WAL is kept and replayed by the next open instead. */
+		sqlite3_db_config(u->idx->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	}
 }
 
 int store_user_open_sync(uv_loop_t *loop, const char *address, const char *maildir,
@@ -402,5 +460,7 @@ void store_user_unref(struct store_user **userp)
 		}
 	}
 	store_watch_user_free(u);
+	if (u->ckpt != NULL)
+		u->ckpt->user = NULL;
 	user_free(u);
 }

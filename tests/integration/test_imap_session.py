@@ -227,3 +227,37 @@ def test_quota(make_server):
     typ, data = m._simple_command("SETQUOTA", '""', "(STORAGE 100)")
     assert typ == "NO"
     m.logout()
+
+
+def test_connections_per_user(make_server):
+    srv = make_server(users=("hal@example.test",),
+                      settings={"imap_max_user_connections": "2"})
+    first = imaps(srv)
+    first.login("hal@example.test", "hal-pw")
+    second = imaps(srv)
+    second.login("hal@example.test", "hal-pw")
+    third = imaps(srv)
+    with pytest.raises(imaplib.IMAP4.error, match=r"\[LIMIT\]"):
+        third.login("hal@example.test", "hal-pw")
+    first.logout()
+    # The slot is free again once the first session has gone.
+    for _ in range(50):
+        try:
+            third.login("hal@example.test", "hal-pw")
+            break
+        except imaplib.IMAP4.error:
+            import time
+            time.sleep(0.1)
+    assert third.state == "AUTH"
+    second.logout()
+    third.logout()
+
+
+def test_autologout_before_login(make_server):
+    srv = make_server(users=(), settings={"imap_login_timeout": "1s"})
+    r = Raw(srv)
+    lines = []
+    with pytest.raises(EOFError):
+        while True:
+            lines.append(r.line())
+    assert lines and lines[-1].startswith(b"* BYE Autologout")
