@@ -135,6 +135,24 @@ int auth_file_own(const struct config *cfg, const char *path, const char **error
 	return 0;
 }
 
+int auth_file_own_auth(const struct config *cfg, const char *path, const char **error_r)
+{
+	if (geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	struct passwd *apw = cfg->auth_user[0] != '\0' ? getpwnam(cfg->auth_user) : pw;
+	if (pw == NULL || apw == NULL) {
+		*error_r = "the configured user or auth_user does not exist (run `correu init` "
+			"as root, which creates both)";
+		return -1;
+	}
+	if (lchown(path, apw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
 /* As root, the database and its WAL files must belong to cfg->user or
  * the server could not open them. */
 static int own_db_files(const struct config *cfg, const char *path, const char **error_r)

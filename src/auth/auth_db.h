@@ -78,5 +78,9 @@ int auth_db_aliases_of(struct auth_db *db, const char *address, struct strv *out
  * (cfg->user) so the server can use what the CLI created; a no-op
  * otherwise. Fails if that user does not exist. */
 int auth_file_own(const struct config *cfg, const char *path, const char **error_r);
+/* The same for the password database: gives path to cfg->auth_user
+ * (cfg->user when empty) and cfg->user's group, so that only the auth
+ * process can read it. */
+int auth_file_own_auth(const struct config *cfg, const char *path, const char **error_r);
 
 #endif

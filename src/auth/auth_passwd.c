@@ -270,7 +270,7 @@ struct auth_passwd *auth_passwd_open(const struct config *cfg, bool create,
 			*error_r = errbuf;
 			goto fail;
 		}
-		if (auth_file_own(cfg, dir, error_r) < 0 || auth_file_own(cfg, path, error_r) < 0)
+		if (auth_file_own_auth(cfg, dir, error_r) < 0 || auth_file_own_auth(cfg, path, error_r) < 0)
 			goto fail;
 	} else if (access(path, F_OK) < 0) {
 		snprintf(errbuf, sizeof(errbuf), "%s does not exist", path);
@@ -293,10 +293,10 @@ struct auth_passwd *auth_passwd_open(const struct config *cfg, bool create,
 		goto fail;
 	}
 	if (geteuid() == 0) {
-		/* As in auth_db_open(): the WAL files must belong to cfg->user. */
+		/* As in auth_db_open(): the WAL files must belong to the auth user. */
 		sqlite3_exec(pw->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 		char *wal = x_asprintf("%s-wal", path), *shm = x_asprintf("%s-shm", path);
-		int ret = auth_file_own(cfg, wal, error_r) < 0 || auth_file_own(cfg, shm, error_r) < 0;
+		int ret = auth_file_own_auth(cfg, wal, error_r) < 0 || auth_file_own_auth(cfg, shm, error_r) < 0;
 		free(wal);
 		free(shm);
 		if (ret)

@@ -1,6 +1,9 @@
 /* cmd_init.c — `correu init DIR`: writes a working configuration, a
  * self-signed certificate, the data directories and the accounts
- * database; as root, also creates the unprivileged system user. */
+ * database; as root, also creates the unprivileged system users (the
+ * server's, the auth process's and the webmail's) and gives the first two
+ * the data directory.
+ * Runs as the administrator; parses only its arguments. */
 #include "cmd.h"
 #include "auth_db.h"
 #include "cfg.h"
@@ -104,7 +107,7 @@ static int parse_opts(const struct cmd_args *a, struct init_opts *o)
 }
 
 /* Creates the system user with useradd(8) if it does not exist. */
-static int ensure_system_user(const char *user, const char *home)
+static int ensure_system_user(const char *user, const char *home, const char *comment)
 {
 	if (getpwnam(user) != NULL)
 		return 0;
@@ -112,7 +115,7 @@ static int ensure_system_user(const char *user, const char *home)
 	if (pid == 0) {
 		execlp("useradd", "useradd", "--system", "--user-group", "--no-create-home",
 		       "--home-dir", home, "--shell", "/usr/sbin/nologin",
-		       "--comment", "correu mail server", user, (char *)NULL);
+		       "--comment", comment, user, (char *)NULL);
 		_exit(127);
 	}
 	int status;
@@ -123,6 +126,58 @@ static int ensure_system_user(const char *user, const char *home)
 	}
 	printf("created system user %s\n", user);
 	return 0;
+}
+
+/* Creates the auth process's user, in the group of the main user, if
+ * it does not exist. */
+static int ensure_auth_user(const char *user, const char *group, const char *home)
+{
+	if (getpwnam(user) != NULL)
+		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("useradd", "useradd", "--system", "--no-user-group", "--gid", group,
+		       "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin",
+		       "--comment", "correu auth process", user, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "correu init: could not create system user \"%s\" with useradd\n",
+			user);
+		return -1;
+	}
+	printf("created system user %s\n", user);
+	return 0;
+}
+
+/* As root: the data directory belongs to the main user; data/auth (the
+ * password database) to the auth user alone; the auth process, in the
+ * main user's group, may create SQLite's files beside accounts.db. */
+static int give_data_dir(const struct config *cfg, const char *data)
+{
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL || chown_tree(data, pw->pw_uid, pw->pw_gid) < 0)
+		return -1;
+	gid_t gid = pw->pw_gid;
+	uid_t auth_uid = pw->pw_uid;
+	if (cfg->auth_user[0] != '\0') {
+		struct passwd *apw = getpwnam(cfg->auth_user);
+		if (apw == NULL)
+			return -1;
+		auth_uid = apw->pw_uid;
+	}
+	char *auth = x_asprintf("%s/auth", data);
+	char *accounts = x_asprintf("%s/accounts.db", data);
+	int ret = 0;
+	if (mkdir_p(auth, 0700) < 0 || chmod(auth, 0700) < 0 ||
+	    chown_tree(auth, auth_uid, gid) < 0 || chmod(data, 0770) < 0 ||
+	    (chmod(accounts, 0660) < 0 && errno != ENOENT))
+		ret = -1;
+	free(auth);
+	free(accounts);
+	return ret;
 }
 
 static int write_config(const char *path, const struct init_opts *o)
@@ -201,9 +256,11 @@ int cmd_init(const struct cmd_args *a)
 		fprintf(stderr, "correu init: cannot create %s: %s\n", o.dir, strerror(errno));
 		goto out;
 	}
-	if (geteuid() == 0 && ensure_system_user(o.user, data) < 0)
+	if (geteuid() == 0 && ensure_system_user(o.user, data, "correu mail server") < 0)
 		goto out;
-	if (tls_selfsigned_create(cert, key, o.hostname, 3650, &error) < 0) {
+	/* 825 days: the longest life TLS scanners (testssl.sh) accept
+	 * without a finding; a ten-year certificate rates HIGH. */
+	if (tls_selfsigned_create(cert, key, o.hostname, 825, &error) < 0) {
 		fprintf(stderr, "correu init: %s\n", error);
 		goto out;
 	}
@@ -227,9 +284,19 @@ int cmd_init(const struct cmd_args *a)
 	}
 	auth_db_close(&db);
 	if (geteuid() == 0) {
-		struct passwd *pw = getpwnam(o.user);
-		if (pw == NULL || chown_tree(data, pw->pw_uid, pw->pw_gid) < 0) {
-			fprintf(stderr, "correu init: cannot give %s to %s\n", data, o.user);
+		if (cfg->web_user[0] != '\0' && ensure_system_user(cfg->web_user, "/nonexistent",
+								   "correu webmail") < 0)
+			goto out;
+		if (cfg->auth_user[0] != '\0' && strcmp(cfg->auth_user, cfg->user) != 0) {
+			char *home = x_asprintf("%s/auth", data);
+			int ret = ensure_auth_user(cfg->auth_user, cfg->user, home);
+			free(home);
+			if (ret < 0)
+				goto out;
+		}
+		if (give_data_dir(cfg, data) < 0) {
+			fprintf(stderr, "correu init: cannot give %s to %s and %s/auth to %s\n",
+				data, cfg->user, data, cfg->auth_user);
 			goto out;
 		}
 	}

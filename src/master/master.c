@@ -1,7 +1,8 @@
 /* master.c — the root supervisor. Binds listeners and loads TLS keys as
- * root, then only forks, watches and signals children: it runs no event
- * loop and parses no network input, so its attack surface is the
- * configuration file. Signals are taken synchronously (sigtimedwait);
+ * root, then drops root (keeping the few capabilities proc.c lists) and
+ * only forks, watches and signals children: it runs no event loop and
+ * parses no network input, so its attack surface is the configuration
+ * file. Signals are taken synchronously (sigtimedwait);
  * children start with a clean signal state and their own libuv loop. */
 #include "master.h"
 #include "auth_server.h"
@@ -177,8 +178,12 @@ static void describe_exit(int status, char *buf, size_t size)
 	if (WIFEXITED(status))
 		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+		snprintf(buf, size, "killed by signal %d (%s)%s%s", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "",
+			 WTERMSIG(status) == SIGSYS ? ": a system call outside its sandbox "
+			 "(the process logged which; sandbox = no turns the sandbox off)" :
+			 WTERMSIG(status) == SIGKILL ? " (by an administrator or the kernel's "
+			 "out-of-memory killer)" : "");
 	else
 		snprintf(buf, size, "stopped (status %d)", status);
 }
@@ -202,7 +207,7 @@ static void reap(void)
 			struct child *c = &M.children[i];
 			if (c->pid != pid)
 				continue;
-			char how[128];
+			char how[320];
 			describe_exit(status, how, sizeof(how));
 			c->pid = 0;
 			if (M.stopping || c->retiring) {
@@ -354,20 +359,51 @@ static void reload(void)
 	log_info("reload done");
 }
 
-/* Creates the runtime directories and removes spool files left by a
- * previous run (never acknowledged, so never promised to anyone). */
-static int prepare_dirs(uid_t uid, gid_t gid)
+/* Gives path to uid:gid with mode, if it exists (as root only). */
+static void fix_owner(const char *path, uid_t uid, gid_t gid, mode_t mode)
 {
-	static const char *const subdirs[] = { "run", "spool", "mail" };
+	if (geteuid() != 0)
+		return;
+	if (lchown(path, uid, gid) < 0) {
+		if (errno != ENOENT)
+			log_warn("chown %s: %s", path, strerror(errno));
+		return;
+	}
+	if (chmod(path, mode) < 0)
+		log_warn("chmod %s: %s", path, strerror(errno));
+}
+
+/* Creates the runtime directories, sets the owners and modes the
+ * process separation relies on (docs/security.md, "Who reads what"),
+ * and removes spool files left by a previous run (never acknowledged,
+ * so never promised to anyone). */
+static int prepare_dirs(uid_t uid, gid_t gid, uid_t auth_uid)
+{
+	static const char *const subdirs[] = { "run", "spool", "mail", "auth" };
 	for (size_t i = 0; i < N_ELEMENTS(subdirs); i++) {
+		bool auth = strcmp(subdirs[i], "auth") == 0;
 		char *p = x_asprintf("%s/%s", M.cfg->data_dir, subdirs[i]);
-		if (mkdir_p(p, 0750) < 0) {
+		if (mkdir_p(p, auth ? 0700 : 0750) < 0) {
 			log_error("cannot create %s: %s", p, strerror(errno));
 			free(p);
 			return -1;
 		}
-		if (geteuid() == 0 && chown(p, uid, gid) < 0)
-			log_warn("chown %s: %s", p, strerror(errno));
+		/* run/ is shared with the auth process, which creates its
+		 * socket there; auth/ is the auth process's alone. */
+		fix_owner(p, auth ? auth_uid : uid, gid,
+			  auth ? 0700 : strcmp(subdirs[i], "run") == 0 ? 0770 : 0750);
+		free(p);
+	}
+	/* The auth process (group of cfg->user) creates SQLite's -wal and
+	 * -shm files of accounts.db next to it. */
+	fix_owner(M.cfg->data_dir, uid, gid, 0770);
+	static const char *const sqlite_suffixes[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < N_ELEMENTS(sqlite_suffixes); i++) {
+		char *p = x_asprintf("%s/accounts.db%s", M.cfg->data_dir, sqlite_suffixes[i]);
+		fix_owner(p, uid, gid, 0660);
+		free(p);
+		p = x_asprintf("%s/auth/passwd.db%s", M.cfg->data_dir, sqlite_suffixes[i]);
+		fix_owner(p, auth_uid, gid, 0600);
 		free(p);
 	}
 	char *spool = x_asprintf("%s/spool", M.cfg->data_dir);
@@ -408,9 +444,9 @@ int master_run(struct config *cfg)
 	M.cfg = cfg;
 	proc_set_title("master");
 	raise_fd_limit();
-	uid_t uid;
+	uid_t uid, auth_uid;
 	gid_t gid;
-	if (proc_lookup_user(cfg, &uid, &gid) < 0)
+	if (proc_lookup_user(cfg, &uid, &gid) < 0 || proc_lookup_auth_user(cfg, &auth_uid, &gid) < 0)
 		return 1;
 	const char *error;
 	M.tls = tls_server_new(cfg, &error);
@@ -422,9 +458,12 @@ int master_run(struct config *cfg)
 		log_error("%s", error);
 		return 1;
 	}
-	if (prepare_dirs(uid, gid) < 0)
+	if (prepare_dirs(uid, gid, auth_uid) < 0)
 		return 1;
 	M.limits = connlimit_new();
+	/* Bound and keys loaded: from here on, no root (proc.h). */
+	if (proc_master_drop(cfg) < 0)
+		return 1;
 
 	sigset_t set;
 	sigemptyset(&set);

@@ -1,12 +1,14 @@
 /* worker.c — the worker process: accepts connections on the inherited
  * listening sockets and starts protocol sessions on one event loop.
- * Runs unprivileged. */
+ * Runs unprivileged and sandboxed; parses no input itself (the
+ * services do). */
 #include "worker.h"
 #include "auth_client.h"
 #include "auth_db.h"
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -37,6 +39,54 @@ struct worker {
 
 static struct worker worker;
 
+/* Held open so that, out of file descriptors, a pending connection can
+ * still be accepted and refused: otherwise it stays in the listen queue
+ * and the readable listener wakes the loop forever. */
+static int reserve_fd = -1;
+static uint64_t emfile_logged_ms;
+
+/* What a client reads when we cannot serve it now (plain-text ports;
+ * implicit TLS ports just close). */
+static const char *refusal(enum service_kind kind)
+{
+	switch (kind) {
+	case SERVICE_SMTP:
+	case SERVICE_SUBMISSION:
+		return "421 4.3.2 Service not available: out of resources, try again later\r\n";
+	case SERVICE_IMAP:
+		return "* BYE [UNAVAILABLE] Out of resources, try again later\r\n";
+	case SERVICE_POP3:
+		return "-ERR [SYS/TEMP] Out of resources, try again later\r\n";
+	default:
+		return NULL;
+	}
+}
+
+/* Out of descriptors: takes one connection off the queue with the
+ * reserve descriptor, answers it and closes it. */
+static void refuse_with_reserve(int listen_fd, enum service_kind kind)
+{
+	uint64_t now = uv_now(worker.loop);
+	if (emfile_logged_ms == 0 || now - emfile_logged_ms >= 10000) {
+		log_error("accept: %s: refusing connections (raise the open files limit)",
+			  strerror(errno));
+		emfile_logged_ms = now == 0 ? 1 : now;
+	}
+	if (reserve_fd < 0)
+		return;
+	close(reserve_fd);
+	reserve_fd = -1;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		const char *msg = refusal(kind);
+		if (msg != NULL) {
+			ssize_t ret ATTR_UNUSED = send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
+		close(fd);
+	}
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static bool worker_session_begin(const struct service_env *env, enum service_kind kind,
 				 const char *ip)
 {
@@ -65,8 +115,10 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_error("accept: %s (raise the open files limit)", strerror(errno));
+			if ((errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
+				refuse_with_reserve(l->fd, l->kind);
+				continue;
+			}
 			return;
 		}
 		int one = 1;
@@ -119,6 +171,7 @@ int worker_run(const struct config *cfg, struct tls_server *tls,
 	/* fsync batches of many sessions run in parallel (DESIGN.md). */
 	setenv("UV_THREADPOOL_SIZE", "32", 0);
 	worker.loop = uv_default_loop();
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	worker.limits = limits;
 	worker.index = index;
 	const char *error;

@@ -8,6 +8,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct web_http_conn {
 	struct web_req *req;
 	bool redirect_only;
 	bool continue_sent;
+	bool refused;		/* over a connection limit: answer 503, close */
 };
 
 struct web_listener {
@@ -39,6 +41,16 @@ struct web_listener {
 
 static struct web_http_conn *all_conns;
 static struct web_listener *all_listeners;
+/* Out of file descriptors, this one is given up to accept and drop a
+ * pending connection, so the listener does not wake the loop forever. */
+static int reserve_fd = -1;
+static uint64_t emfile_logged_ms;
+
+/* Connections over max_connections (total) or max_connections_per_ip
+ * get a 503 after their first request; beyond this many more, they are
+ * closed at once. */
+#define REFUSED_SLACK 64
+#define REFUSED_TIMEOUT_MS (10 * 1000)
 
 static const char security_headers[] =
 	"Strict-Transport-Security: max-age=31536000\r\n"
@@ -339,6 +351,15 @@ static void send_parse_error(struct web_http_conn *hc)
 	conn_close(hc->conn);
 }
 
+static void send_busy(struct web_http_conn *hc)
+{
+	static const char body[] = "503 Service Unavailable: too many connections\n";
+	write_head(hc, 503, "text/plain; charset=utf-8", false, "Retry-After: 10\r\n");
+	conn_printf(hc->conn, "Content-Length: %zu\r\n\r\n", sizeof(body) - 1);
+	conn_write(hc->conn, body, sizeof(body) - 1);
+	conn_close(hc->conn);
+}
+
 static void http_input(struct conn *c, void *ctx)
 {
 	struct web_http_conn *hc = ctx;
@@ -357,6 +378,10 @@ static void http_input(struct conn *c, void *ctx)
 				hc->continue_sent = true;
 				conn_write_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
 			}
+			return;
+		}
+		if (hc->refused) {
+			send_busy(hc);
 			return;
 		}
 		struct web_req *r = x_calloc(1, sizeof(*r));
@@ -405,13 +430,27 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		return;
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
+			uint64_t now = uv_now(l->w->loop);
+			if (emfile_logged_ms == 0 || now - emfile_logged_ms >= 10000) {
+				log_error("web: accept: %s: refusing connections (raise the open "
+					  "files limit)", strerror(errno));
+				emfile_logged_ms = now == 0 ? 1 : now;
+			}
+			close(reserve_fd);
+			fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			continue;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn("web: accept: %s", strerror(errno));
 			return;
 		}
 		struct web *w = l->w;
-		if (w->stopping || w->n_conns >= w->cfg->max_connections) {
+		if (w->stopping || w->n_conns >= w->cfg->max_connections + REFUSED_SLACK) {
 			close(fd);
 			continue;
 		}
@@ -429,6 +468,18 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		w->n_conns++;
 		conn_set_input_max(hc->conn, 64 * 1024);
 		conn_set_timeout(hc->conn, KEEPALIVE_TIMEOUT_MS);
+		/* The same limits as the mail protocols (docs/security.md). */
+		const char *ip = conn_peer_ip(hc->conn);
+		uint64_t same_ip = 0;
+		for (struct web_http_conn *o = all_conns; o != NULL; o = o->next)
+			same_ip += !o->refused && strcmp(conn_peer_ip(o->conn), ip) == 0;
+		if (w->n_conns > w->cfg->max_connections ||
+		    (w->cfg->max_connections_per_ip > 0 &&
+		     same_ip > w->cfg->max_connections_per_ip)) {
+			log_info("web %s: too many connections; answering 503", ip);
+			hc->refused = true;
+			conn_set_timeout(hc->conn, REFUSED_TIMEOUT_MS);
+		}
 		if (!l->redirect_only)
 			conn_start_tls_server(hc->conn, w->tls);
 	}
@@ -436,6 +487,8 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 
 int web_server_listen(struct web *w, int fd, bool redirect_only)
 {
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	struct web_listener *l = x_calloc(1, sizeof(*l));
 	l->w = w;
 	l->fd = fd;
