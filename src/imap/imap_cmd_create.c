@@ -3,6 +3,7 @@
  * client input. */
 #include "imap_commands.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -46,8 +47,19 @@ enum imap_cmd_result imap_cmd_create(struct imap_cmd *cmd)
 	if (len > 1 && name[len - 1] == STORE_HIERARCHY_SEP)
 		name[len - 1] = '\0';
 	int r = store_mailbox_create(s->store, name, special);
-	free(name);
-	if (r < 0)
+	if (r < 0) {
+		free(name);
 		return imap_cmd_store_error(cmd);
+	}
+	/* RFC 8474: the new mailbox's MAILBOXID. */
+	struct store_mailbox *mb;
+	char guid[33] = "";
+	if (store_mailbox_open(s->store, name, &mb) == 0) {
+		snprintf(guid, sizeof(guid), "%s", store_mailbox_guid(mb));
+		store_mailbox_close(&mb);
+	}
+	free(name);
+	if (guid[0] != '\0')
+		return imap_cmd_ok(cmd, "[MAILBOXID (%s)] Create completed", guid);
 	return imap_cmd_ok(cmd, "Create completed");
 }

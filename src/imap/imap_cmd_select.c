@@ -150,7 +150,7 @@ static enum imap_cmd_result select_run(struct imap_cmd *cmd, bool readonly)
 	}
 	bool was_selected = s->view != NULL;
 	imap_session_unselect(s);
-	if (was_selected && (s->enabled & IMAP_ENABLED_QRESYNC))
+	if (was_selected && (s->enabled & (IMAP_ENABLED_QRESYNC | IMAP_ENABLED_REV2)))
 		imap_write_str(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	if (condstore)
 		s->condstore_used = true;

@@ -92,7 +92,7 @@ void imap_session_capabilities(struct imap_session *s, struct buf *out)
 	buf_appendf(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED"
 		    " LIST-STATUS CONDSTORE QRESYNC ESEARCH SEARCHRES SORT"
 		    " THREAD=REFERENCES THREAD=ORDEREDSUBJECT APPENDLIMIT=%llu UTF8=ACCEPT"
-		    " STATUS=SIZE SAVEDATE OBJECTID BINARY QUOTA QUOTA=RES-STORAGE",
+		    " STATUS=SIZE SAVEDATE OBJECTID BINARY QUOTA QUOTA=RES-STORAGE WITHIN",
 		    (unsigned long long)s->server->cfg->message_size_limit);
 	if (!s->compress)
 		buf_append_str(out, " COMPRESS=DEFLATE");
@@ -402,6 +402,10 @@ static void on_tls_ready(struct conn *c, void *ctx)
 {
 	struct imap_session *s = ctx;
 	(void)c;
+	if (!s->counted) {
+		imap_session_bye(s, "Too many connections, try again later");
+		return;
+	}
 	if (s->implicit_tls && s->commands == 0)
 		send_greeting(s);
 }
@@ -493,11 +497,14 @@ struct imap_session *imap_session_new(struct imap_server *server, int fd, bool i
 		log_info("imap[%s]: connect from [%s]:%u%s", s->id, conn_peer_ip(s->conn),
 			 conn_peer_port(s->conn), implicit_tls ? " (TLS)" : "");
 	if (!counted) {
-		/* Over a connection limit: refuse (RFC 9051 7.1.5 BYE greeting). */
-		if (implicit_tls)
-			conn_abort(s->conn, "connection limit");
-		else
+		/* Over a connection limit: refuse (RFC 9051 7.1.5 BYE greeting),
+		 * on the implicit-TLS port once TLS is up (on_tls_ready). */
+		if (implicit_tls && server->tls != NULL) {
+			conn_set_timeout(s->conn, 10 * 1000);
+			conn_start_tls_server(s->conn, server->tls);
+		} else {
 			imap_session_bye(s, "Too many connections, try again later");
+		}
 		return s;
 	}
 	if (implicit_tls && server->tls != NULL)

@@ -5,6 +5,7 @@ MAILBOXID), SELECT/EXAMINE responses, modified UTF-7 and UTF8=ACCEPT
 names; and what lands in the Maildir."""
 import imaplib
 import os
+import re
 import ssl
 
 import pytest
@@ -52,7 +53,8 @@ def test_default_folders_special_use(srv):
 
 def test_create_rename_delete(srv):
     m = login(srv, "dora@example.test", "dora-pw")
-    assert m.create("Work.Projects.2024")[0] == "OK"
+    typ, data = m.create("Work.Projects.2024")
+    assert typ == "OK" and re.match(rb"\[MAILBOXID \([0-9a-f]{32}\)\]", data[0])
     typ, data = m.create("Work")
     assert typ == "NO" and b"ALREADYEXISTS" in data[0]
     typ, data = m.list('""', "Work*")

@@ -265,6 +265,8 @@ def test_search(srv, m):
     assert m.search(None, "OR FLAGGED SEEN") == ("OK", [b"2 3"])
     assert m.search(None, "NOT SEEN SENTBEFORE 3-Jan-2024") == ("OK", [b"1"])
     assert m.uid("SEARCH", "2:*") == ("OK", [b"2 3"])
+    assert m.search(None, "YOUNGER 3600") == ("OK", [b"1 2 3"])
+    assert m.search(None, "OLDER 3600") == ("OK", [b""])
     with pytest.raises(imaplib.IMAP4.error):
         m.search(None, "BOGUSKEY")
     typ, data = m.search("KOI8-X-NOPE", "ALL")
