@@ -63,48 +63,42 @@ int imap_search_options(struct imap_cmd *cmd, bool allow_return, unsigned *ret_r
 	return (int)i;
 }
 
-enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)
-{
-	struct imap_session *s = cmd->s;
+struct search_cmd {
 	unsigned ret;
 	bool esearch;
-	const char *charset;
-	int first = imap_search_options(cmd, true, &ret, &esearch, &charset);
-	if (first < 0)
-		return IMAP_CMD_DONE;
-	if ((s->enabled & IMAP_ENABLED_REV2) && !esearch) {
-		esearch = true;
-		ret = RET_ALL;
-	}
-	struct imap_search search;
-	const char *error = NULL;
-	bool badcharset;
-	if (imap_search_parse(cmd->args + first, cmd->n_args - (size_t)first, charset, &search,
-			      &error, &badcharset) < 0) {
-		if (badcharset)
-			return imap_cmd_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
-		return imap_cmd_bad(cmd, "%s", error);
-	}
-	if (search.uses_modseq)
-		s->condstore_used = true;
-	uint32_t *uids;
-	size_t n;
-	uint64_t modseq;
-	bool uses_modseq = search.uses_modseq;
-	int r = imap_search_run(s, &search, &uids, &n, &modseq);
-	imap_search_free(&search);
-	if (r < 0)
+	bool uses_modseq;
+	struct imap_search_job *job;
+};
+
+static void search_cmd_free(struct imap_cmd *cmd)
+{
+	struct search_cmd *c = cmd->ctx;
+	if (c->job != NULL)
+		imap_search_job_cancel(c->job);
+	free(c);
+}
+
+/* Sends the result (uids ascending; freed here) and the tagged OK. */
+static enum imap_cmd_result search_reply(struct imap_cmd *cmd, int r, uint32_t *uids, size_t n,
+					 uint64_t modseq)
+{
+	struct imap_session *s = cmd->s;
+	struct search_cmd *c = cmd->ctx;
+	unsigned ret = c->ret;
+	if (r < 0) {
+		free(uids);
 		return imap_cmd_store_error(cmd);
+	}
 	/* Results in UIDs or message numbers (both ascending). */
 	uint32_t *nums = x_calloc(n + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
 		nums[i] = cmd->uid ? uids[i] : store_view_msn(s->view, uids[i]);
 	struct buf b = BUF_INIT;
-	if (!esearch) {
+	if (!c->esearch) {
 		buf_append_str(&b, "* SEARCH");
 		for (size_t i = 0; i < n; i++)
 			buf_appendf(&b, " %u", nums[i]);
-		if (uses_modseq && n > 0)
+		if (c->uses_modseq && n > 0)
 			buf_appendf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 		buf_append_str(&b, "\r\n");
 	} else if (ret != RET_SAVE) {
@@ -123,7 +117,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)
 		}
 		if (ret & RET_COUNT)
 			buf_appendf(&b, " COUNT %zu", n);
-		if (uses_modseq && n > 0)
+		if (c->uses_modseq && n > 0)
 			buf_appendf(&b, " MODSEQ %llu", (unsigned long long)modseq);
 		buf_append_str(&b, "\r\n");
 	}
@@ -147,4 +141,54 @@ enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)
 	free(nums);
 	free(uids);
 	return imap_cmd_ok(cmd, "SEARCH completed");
+}
+
+static void search_done(void *ctx, int ret, uint32_t *uids, size_t n, uint64_t modseq)
+{
+	struct imap_cmd *cmd = ctx;
+	struct search_cmd *c = cmd->ctx;
+	c->job = NULL;
+	(void)search_reply(cmd, ret, uids, n, modseq);
+	imap_cmd_done(cmd);
+}
+
+enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct search_cmd *c = x_calloc(1, sizeof(*c));
+	cmd->ctx = c;
+	cmd->ctx_free = search_cmd_free;
+	const char *charset;
+	int first = imap_search_options(cmd, true, &c->ret, &c->esearch, &charset);
+	if (first < 0)
+		return IMAP_CMD_DONE;
+	if ((s->enabled & IMAP_ENABLED_REV2) && !c->esearch) {
+		c->esearch = true;
+		c->ret = RET_ALL;
+	}
+	struct imap_search *search = x_calloc(1, sizeof(*search));
+	const char *error = NULL;
+	bool badcharset;
+	if (imap_search_parse(cmd->args + first, cmd->n_args - (size_t)first, charset, search,
+			      &error, &badcharset) < 0) {
+		free(search);
+		if (badcharset)
+			return imap_cmd_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+		return imap_cmd_bad(cmd, "%s", error);
+	}
+	c->uses_modseq = search->uses_modseq;
+	if (search->uses_modseq)
+		s->condstore_used = true;
+	if (imap_search_heavy(search, s->view->count)) {
+		/* Message files are read in a helper thread. */
+		c->job = imap_search_run_async(s, search, search_done, cmd);
+		return IMAP_CMD_ASYNC;
+	}
+	uint32_t *uids;
+	size_t n;
+	uint64_t modseq;
+	int r = imap_search_run(s, search, &uids, &n, &modseq);
+	imap_search_free(search);
+	free(search);
+	return search_reply(cmd, r, r < 0 ? NULL : uids, r < 0 ? 0 : n, modseq);
 }

@@ -290,6 +290,8 @@ static void key_free(struct imap_search_key *key)
 
 void imap_search_free(struct imap_search *search)
 {
+	if (search->saved_owned)
+		free((uint32_t *)search->saved);
 	key_free(&search->root);
 	memset(search, 0, sizeof(*search));
 }
@@ -320,6 +322,11 @@ static unsigned key_cost(const struct imap_search_key *k)
 	default:
 		return 0;
 	}
+}
+
+bool imap_search_heavy(const struct imap_search *search, uint32_t messages)
+{
+	return messages >= 500 && key_cost(&search->root) >= 2;
 }
 
 static int cmp_cost(const void *a, const void *b)

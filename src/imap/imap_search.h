@@ -75,6 +75,7 @@ struct imap_search {
 	/* Resolved by the caller before evaluation. */
 	const uint32_t *saved;		/* SEARCHRES UIDs, sorted */
 	size_t n_saved;
+	bool saved_owned;		/* saved is a private copy */
 	uint32_t max_uid;		/* for '*' in UID sets */
 	uint32_t count;			/* for '*' in sequence sets */
 	time_t now;
@@ -100,5 +101,20 @@ struct imap_session;
  * among them. -1 on a store error. */
 int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t **uids_r,
 		    size_t *n_r, uint64_t *modseq_r);
+
+/* Whether the program reads message files (header or body keys) over
+ * enough messages to be worth a helper thread. */
+bool imap_search_heavy(const struct imap_search *search, uint32_t messages);
+
+typedef void imap_search_done_cb(void *ctx, int ret, uint32_t *uids, size_t n, uint64_t modseq);
+struct imap_search_job;
+/* imap_search_run in the thread pool: the index rows are read on the
+ * loop, the files in a helper thread (messages renamed meanwhile are
+ * checked again on the loop). Takes search (heap-allocated; freed by
+ * the job). cb runs from the loop and owns uids. */
+struct imap_search_job *imap_search_run_async(struct imap_session *s, struct imap_search *search,
+					      imap_search_done_cb *cb, void *ctx);
+/* The session went away: cb will not be called. */
+void imap_search_job_cancel(struct imap_search_job *job);
 
 #endif

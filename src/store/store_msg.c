@@ -157,6 +157,11 @@ int store_msg_open(struct store_mailbox *mb, uint32_t uid, const char *name, int
 	return 0;
 }
 
+char *store_msg_path(const struct store_mailbox *mb, const char *name)
+{
+	return x_asprintf("%s/cur/%s", mb->path, name);
+}
+
 int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *envelope,
 			const char *bodystructure, const char *body)
 {

@@ -59,6 +59,11 @@ int store_msg_get(struct store_mailbox *mb, uint32_t uid, struct store_msg *msg_
  * and the message is expunged from the index. */
 int store_msg_open(struct store_mailbox *mb, uint32_t uid, const char *name, int *fd_r);
 
+/* The path of a message file from its name (no file system access;
+ * safe in helper threads). The file may have been renamed meanwhile:
+ * then use store_msg_open on the loop. Caller frees. */
+char *store_msg_path(const struct store_mailbox *mb, const char *name);
+
 /* Stores cached strings for a message (any may be NULL = keep). */
 int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *envelope,
 			const char *bodystructure, const char *body);

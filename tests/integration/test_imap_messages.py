@@ -306,3 +306,27 @@ def test_sort_thread(srv, m):
     assert data == [b"(3)(1 (2 4)(5))"]
     typ, data = m.thread("ORDEREDSUBJECT", "UTF-8", "ALL")
     assert data == [b"(3)(1 (2)(4)(5))"]
+
+
+def test_search_many_messages_in_thread(srv, m):
+    # Enough messages that header and body keys are searched in a helper
+    # thread; files dropped into new/ as a delivery agent would.
+    root = srv.maildir("erin@example.test")
+    for i in range(700):
+        body = f"Subject: note {i}\r\nFrom: x{i % 7}@example.org\r\n\r\nline {i}\r\n"
+        if i % 100 == 0:
+            body += "the secret phrase\r\n"
+        with open(os.path.join(root, "tmp", f"t{i}"), "w") as f:
+            f.write(body)
+        os.rename(os.path.join(root, "tmp", f"t{i}"), os.path.join(root, "new", f"1700000000.M{i:04d}.h"))
+    m.select("INBOX")
+    typ, data = m.search(None, 'BODY "SECRET phrase"')
+    assert typ == "OK" and data[0].split() == [str(i + 1).encode() for i in range(0, 700, 100)]
+    typ, data = m.uid("SEARCH", "FROM", "x3@example.org", "SUBJECT", '"note 3"')
+    assert typ == "OK" and data[0].split()[:2] == [b"4", b"32"]
+    # Another session works meanwhile and afterwards.
+    other = login(srv, "erin@example.test", "erin-pw")
+    assert other.noop()[0] == "OK"
+    other.logout()
+    typ, data = m._simple_command("SEARCH", "RETURN", "(COUNT)", "TEXT", "secret")
+    assert m.untagged_responses.pop("ESEARCH")[0].endswith(b"COUNT 7")
