@@ -1,13 +1,20 @@
 #!/usr/bin/python3
-"""tests/web/upstream.py — a private Dovecot (IMAPS, passwd-file, Maildir,
-LMTP) + Postfix (submission over implicit TLS with SASL through Dovecot,
-delivery by LMTP into Dovecot) on loopback high ports in a temporary
-directory, for the webmail's browser tests and benchmark. Needs root
-(Postfix's master and Dovecot's privilege separation).
+"""tests/web/upstream.py — the mail servers the webmail's browser tests and
+benchmark run against, on loopback high ports in a temporary directory:
+either a private Dovecot (IMAPS, passwd-file, Maildir, LMTP) + Postfix
+(submission over implicit TLS with SASL through Dovecot, delivery by LMTP
+into Dovecot), or correu itself (`correu init` + `correu serve`, which
+also runs its built-in webmail). Needs root (Postfix's master, Dovecot's
+privilege separation, correu's privilege drop).
 
-    upstream.py start DIR   start, write DIR/upstream.json, wait for SIGTERM
+    upstream.py start DIR           Dovecot + Postfix; write DIR/upstream.json,
+                                    wait for SIGTERM
+    upstream.py start-correu DIR    the same with `correu serve` ($CORREU_BIN);
+                                    upstream.json also names the built-in
+                                    webmail's https/http ports
     upstream.py seed DIR    put the test mails (and the XSS corpus) in INBOX
     upstream.py bulk DIR FOLDER N  fill FOLDER with N small messages (bench)
+    upstream.py kick DIR    drop the user's IMAP connections
 """
 import email.policy
 import email.utils
@@ -15,6 +22,7 @@ import imaplib
 import json
 import os
 import pwd
+import random
 import grp
 import shutil
 import signal
@@ -203,20 +211,108 @@ alias_database =
         raise RuntimeError("postfix: " + r.stderr + r.stdout)
     wait_port(ports["imaps"])
     wait_port(ports["submissions"])
-    info = {"dir": d, "cert": cert, "key": key, "imaps": ports["imaps"],
+    info = {"kind": "dovecot", "dir": d, "cert": cert, "key": key, "imaps": ports["imaps"],
             "submissions": ports["submissions"], "user": USER, "password": PASSWORD,
             "user2": USER2, "password2": PASSWORD2, "postfix_etc": etc,
-            "dovecot_conf": os.path.join(dv, "dovecot.conf")}
+            "dovecot_conf": os.path.join(dv, "dovecot.conf"), "mail": mail,
+            "mail_owner": "nobody"}
     with open(os.path.join(d, "upstream.json"), "w") as f:
         json.dump(info, f)
     return info
 
 
+def correu_bin():
+    b = os.environ.get("CORREU_BIN") or os.environ.get("CORREU")
+    if not b:
+        raise RuntimeError("CORREU_BIN is not set")
+    return b
+
+
+def correu_cli(info, *args, input=None):
+    r = subprocess.run([info["correu"], "-c", info["conf"], *args], input=input,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"correu {' '.join(args)}: {r.stderr}{r.stdout}")
+    return r.stdout
+
+
+def free_port_base():
+    """A base for correu init --port-base whose standard offsets are free."""
+    offsets = (25, 587, 465, 143, 993, 110, 995, 443, 80)
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 1000) + random.randrange(0, 8)
+        ok = True
+        for off in offsets:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", base + off))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port range")
+
+
+def start_correu(d, settings=None):
+    """correu init + user add + correu serve (with its built-in webmail,
+    unless settings say web_enabled = no); returns (info, serve process)."""
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    correu = correu_bin()
+    base = free_port_base()
+    sets = {"workers": "1", "log_level": os.environ.get("WEB_LOG_LEVEL", "info"),
+            "web_static_dir": os.path.join(os.path.dirname(os.path.dirname(HERE)), "web"),
+            "max_connections": "2000"}
+    sets.update(settings or {})
+    args = [correu, "init", d, "--domain", "example.test", "--hostname", "mail.example.test",
+            "--port-base", str(base), "--listen", "127.0.0.1", "--force"]
+    for k, v in sets.items():
+        args += ["--set", f"{k}={v}"]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("correu init: " + r.stderr + r.stdout)
+    conf = os.path.join(d, "correu.conf")
+    info = {"kind": "correu", "dir": d, "correu": correu, "conf": conf,
+            "cert": os.path.join(d, "tls", "cert.pem"), "key": os.path.join(d, "tls", "key.pem"),
+            "imaps": base + 993, "submissions": base + 465, "smtp": base + 25,
+            "https": base + 443, "http": base + 80, "user": USER, "password": PASSWORD,
+            "user2": USER2, "password2": PASSWORD2, "mail": os.path.join(d, "data", "mail"),
+            "mail_owner": "correu", "log": os.path.join(d, "serve.log"),
+            "web": sets.get("web_enabled", "yes") == "yes"}
+    for u, pw in ((USER, PASSWORD), (USER2, PASSWORD2)):
+        correu_cli(info, "user", "add", u, "--password-stdin", input=pw + "\n")
+    log = open(info["log"], "a")
+    proc = subprocess.Popen([correu, "-c", conf, "serve"], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    SERVING["proc"] = proc
+    for p in ("smtp", "imaps", "submissions") + (("https",) if info["web"] else ()):
+        wait_port(info[p], 60)
+    with open(os.path.join(d, "upstream.json"), "w") as f:
+        json.dump(info, f)
+    return info, proc
+
+
 def stop(d):
     with open(os.path.join(d, "upstream.json")) as f:
         info = json.load(f)
+    if info.get("kind") == "correu":
+        return
     subprocess.run(["postfix", "-c", info["postfix_etc"], "stop"], capture_output=True)
     subprocess.run(["doveadm", "-c", info["dovecot_conf"], "stop"], capture_output=True)
+
+
+def kick(d):
+    """Drops the user's IMAP connections: doveadm kick, or for correu a
+    reindex (sessions with a mailbox selected get BYE and reconnect)."""
+    with open(os.path.join(d, "upstream.json")) as f:
+        info = json.load(f)
+    if info.get("kind") == "correu":
+        correu_cli(info, "reindex", info["user"])
+    else:
+        subprocess.run(["doveadm", "-c", info["dovecot_conf"], "kick", info["user"]], check=True,
+                       capture_output=True)
 
 
 def imap(info, user=USER, password=PASSWORD):
@@ -335,9 +431,9 @@ def bulk(d, folder, n):
     c.select(folder)
     c.logout()
     local, domain = info["user"].split("@")
-    base = os.path.join(info["dir"], "mail", domain, local, "." + folder, "cur")
+    base = os.path.join(info["mail"], domain, local, "." + folder, "cur")
     os.makedirs(base, exist_ok=True)
-    nobody = pwd.getpwnam("nobody")
+    owner = pwd.getpwnam(info["mail_owner"])
     now = int(time.time())
     for i in range(n):
         body = (f"From: Sender {i % 97} <s{i % 97}@example.test>\r\nTo: {info['user']}\r\n"
@@ -347,21 +443,58 @@ def bulk(d, folder, n):
         with open(p, "w") as f:
             f.write(body)
         os.utime(p, (now - n + i, now - n + i))
-    for root, dirs, files in os.walk(os.path.join(info["dir"], "mail")):
-        os.chown(root, nobody.pw_uid, nobody.pw_gid)
+    for root, dirs, files in os.walk(os.path.join(info["mail"], domain, local)):
+        os.chown(root, owner.pw_uid, owner.pw_gid)
         for x in files:
-            os.chown(os.path.join(root, x), nobody.pw_uid, nobody.pw_gid)
+            os.chown(os.path.join(root, x), owner.pw_uid, owner.pw_gid)
+    if info.get("kind") == "correu":
+        # correu's index learns of files put into cur/ by a rebuild (as
+        # after importing a Maildir); Dovecot indexes at the first SELECT.
+        correu_cli(info, "reindex", info["user"])
+
+
+SERVING = {}
+
+
+def on_stop_signal(*a):
+    """SIGTERM/SIGINT: stops the servers; for correu the exit status of
+    `correu serve` goes to DIR/serve.status."""
+    d, proc = SERVING.get("dir"), SERVING.get("proc")
+    if proc is not None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = "timeout"
+        with open(os.path.join(d, "serve.status"), "w") as f:
+            f.write(f"{rc}\n")
+    elif d is not None and os.path.exists(os.path.join(d, "upstream.json")):
+        stop(d)
+    sys.exit(0)
 
 
 def main():
     cmd, d = sys.argv[1], sys.argv[2]
-    if cmd == "start":
-        start(d)
-        signal.signal(signal.SIGTERM, lambda *a: (stop(d), sys.exit(0)))
-        signal.signal(signal.SIGINT, lambda *a: (stop(d), sys.exit(0)))
+    if cmd in ("start", "start-correu"):
+        SERVING["dir"] = d
+        signal.signal(signal.SIGTERM, on_stop_signal)
+        signal.signal(signal.SIGINT, on_stop_signal)
+        try:
+            if cmd == "start":
+                start(d)
+            else:
+                start_correu(d, dict(a.split("=", 1) for a in sys.argv[3:]))
+        except Exception:
+            if SERVING.get("proc") is not None:
+                SERVING["proc"].kill()
+                SERVING["proc"].wait()
+            raise
         print("ready", flush=True)
         while True:
             signal.pause()
+    elif cmd == "kick":
+        kick(d)
     elif cmd == "stop":
         stop(d)
     elif cmd == "seed":

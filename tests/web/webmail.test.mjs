@@ -1,7 +1,9 @@
 // webmail.test.mjs — browser tests of the correu webmail: Chromium
 // (Debian's) driven by playwright-core against a running `correu web`.
-// Environment: WEB_URL, WEB_USER, WEB_PASSWORD, SHOT_DIR, CHROMIUM.
-// Prints "PASS name" / "FAIL name: reason" and a summary line; exits
+// Environment: WEB_URL, HTTP_URL, WEB_USER, WEB_PASSWORD, SHOT_DIR, CHROMIUM,
+// WEB_KICK (a command that drops the user's IMAP connections), WEB_LABEL
+// (the upstream's name, appended to every result line).
+// Prints "PASS name [label]" / "FAIL name [label]: reason" and a summary line; exits
 // non-zero if anything failed. Every request to a non-loopback host is
 // aborted before it leaves the browser and counted as a leak.
 import { chromium } from 'playwright-core';
@@ -9,12 +11,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import net from 'node:net';
+import tls from 'node:tls';
+import { Duplex } from 'node:stream';
 import { execSync } from 'node:child_process';
 
 const URL_BASE = process.env.WEB_URL;
 const USER = process.env.WEB_USER;
 const PASSWORD = process.env.WEB_PASSWORD;
 const SHOTS = process.env.SHOT_DIR;
+const LABEL = process.env.WEB_LABEL ? ` [${process.env.WEB_LABEL}]` : '';
 fs.mkdirSync(SHOTS, { recursive: true });
 
 // Every host name except localhost resolves, inside Chromium only, to this
@@ -43,15 +48,62 @@ function sni(d) {
 	return null;
 }
 
+// A 1x1 GIF: what the sink answers the corpus host's image requests with,
+// over plain HTTP or TLS (its own self-signed certificate; the browser
+// context ignores certificate errors), so a remote image the user allowed
+// really loads. (Chromium upgrades http: images on an https: page.)
+const GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+const sinkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'correu-sink-'));
+execSync(`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=evil.example ` +
+	`-addext subjectAltName=DNS:evil.example -keyout ${sinkDir}/key.pem -out ${sinkDir}/cert.pem`, { stdio: 'ignore' });
+const sinkTls = tls.createSecureContext({ key: fs.readFileSync(`${sinkDir}/key.pem`),
+	cert: fs.readFileSync(`${sinkDir}/cert.pem`) });
+fs.rmSync(sinkDir, { recursive: true, force: true });
+
+// One HTTP request (its first bytes in d) on stream, counted; a GIF for
+// an image of the corpus's host, nothing for anything else.
+function sinkRequest(stream, d, tlsHost) {
+	const text = d.toString('latin1');
+	const host = (text.match(/\r\nhost: *([^\r:]+)/i) || [])[1] || tlsHost || '?';
+	const evil = host.endsWith('evil.example');
+	(evil ? sinkHits : sinkOther).push(`${host} ${text.split('\r\n')[0].slice(0, 80)}${tlsHost ? ' (TLS)' : ''}`);
+	if (evil && /^GET \S+\.gif /.test(text)) {
+		stream.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\n' +
+			`Content-Length: ${GIF.length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`), GIF]));
+		return;
+	}
+	stream.destroy();
+}
+
 const sink = net.createServer((sock) => {
-	sock.once('data', (d) => {
-		const text = d.toString('latin1');
-		const host = /^[A-Z]+ /.test(text) ? ((text.match(/\r\nhost: *([^\r:]+)/i) || [])[1] || '?') : (sni(d) || '?');
-		const what = `${host} ${text.split('\r\n')[0].slice(0, 80)}`;
-		(host.endsWith('evil.example') ? sinkHits : sinkOther).push(/^[A-Z]+ /.test(text) ? what : host + ' (TLS)');
-		sock.destroy();
-	});
 	sock.on('error', () => {});
+	sock.once('data', (d) => {
+		if (/^[A-Z]+ /.test(d.toString('latin1', 0, 8))) {
+			sinkRequest(sock, d, null);
+			return;
+		}
+		const host = sni(d) || '?';
+		if (!host.endsWith('evil.example')) {
+			sinkOther.push(host + ' (TLS)');
+			sock.destroy();
+			return;
+		}
+		// The handshake alone counts as reaching the sink.
+		sinkHits.push(host + ' (TLS handshake)');
+		// TLS over a JS stream that replays the bytes already read.
+		const raw = new Duplex({
+			read() {},
+			write(chunk, enc, cb) { sock.write(chunk, cb); },
+			final(cb) { sock.end(); cb(); },
+			destroy(err, cb) { sock.destroy(); cb(err); },
+		});
+		raw.push(d);
+		sock.on('data', (x) => raw.push(x));
+		sock.on('end', () => raw.push(null));
+		const t = new tls.TLSSocket(raw, { isServer: true, secureContext: sinkTls });
+		t.on('error', () => sock.destroy());
+		t.once('data', (x) => sinkRequest(t, x, host));
+	});
 });
 await new Promise((r) => sink.listen(0, '127.0.0.1', r));
 const SINK_PORT = sink.address().port;
@@ -72,10 +124,10 @@ async function test(name, fn) {
 	try {
 		await fn();
 		results.push([name, true]);
-		console.log(`PASS ${name}`);
+		console.log(`PASS ${name}${LABEL}`);
 	} catch (e) {
 		results.push([name, false]);
-		console.log(`FAIL ${name}: ${(e && e.stack) || e}`);
+		console.log(`FAIL ${name}${LABEL}: ${(e && e.stack) || e}`);
 	}
 }
 
@@ -97,9 +149,12 @@ const context = await chromium.launchPersistentContext(userDir, {
 		`--host-resolver-rules=MAP * 127.0.0.1:${SINK_PORT}, EXCLUDE localhost`],
 	ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 800 },
 });
+// Set while the test of allowed remote images runs: their requests go on
+// to the sink instead of being aborted.
+let remoteAllowed = false;
 await context.route('**/*', (route) => {
 	const u = route.request().url();
-	if (!loopback(u)) {
+	if (!loopback(u) && !(remoteAllowed && new URL(u).hostname === 'evil.example')) {
 		leaks.push(u);
 		return route.abort();
 	}
@@ -108,7 +163,10 @@ await context.route('**/*', (route) => {
 const page = context.pages()[0] || await context.newPage();
 // Also every request the page or its frames start (routes may miss some).
 const seen = [];
-page.on('request', (req) => { seen.push(req.url()); if (!loopback(req.url()) && !leaks.includes(req.url())) leaks.push(req.url()); });
+page.on('request', (req) => {
+	seen.push(req.url());
+	if (!loopback(req.url()) && !remoteAllowed && !leaks.includes(req.url())) leaks.push(req.url());
+});
 page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
 page.on('pageerror', (e) => console.log('page error:', e.message));
 
@@ -389,6 +447,37 @@ await test('XSS corpus executes nothing and leaks nothing', async () => {
 	assert(page.url().startsWith(URL_BASE), 'navigated away: ' + page.url());
 });
 
+await test('remote images only after the user allows them', async () => {
+	const before = sinkHits.length, leaksBefore = leaks.length;
+	await openRow('XSS 08-remote-images');
+	await page.locator('#remote-bar').waitFor();
+	const frame = page.frameLocator('#msg-body iframe');
+	await frame.locator('p', { hasText: 'Tracking pixels' }).waitFor();
+	assert((await frame.locator('img[src^="http"]').count()) === 0, 'remote image sources kept before the click');
+	await page.waitForTimeout(500);
+	assert(sinkHits.length === before && leaks.length === leaksBefore,
+		'requested before the click: ' + [...sinkHits.slice(before), ...leaks.slice(leaksBefore)].join(', '));
+	remoteAllowed = true;
+	try {
+		await page.click('#remote-allow');
+		await page.locator('#remote-bar').waitFor({ state: 'hidden' });
+		// The frame is rendered again with the images, and the sink
+		// serves the plain-HTTP one: it loads.
+		const img = page.frameLocator('#msg-body iframe').locator('img[src="http://evil.example/track.gif"]');
+		await img.waitFor({ state: 'attached' });
+		await poll(async () => (await img.evaluate((e) => e.complete && e.naturalWidth)) === 1,
+			'the allowed image to load');
+		assert(sinkHits.slice(before).some((h) => h.startsWith('evil.example GET /track.gif')),
+			'sink hits ' + sinkHits.slice(before).join(', '));
+	} finally {
+		remoteAllowed = false;
+	}
+	// Another message blocks them again.
+	await openRow('Quarterly report');
+	await openRow('XSS 08-remote-images');
+	await page.locator('#remote-bar').waitFor();
+});
+
 await test('keyboard shortcuts', async () => {
 	await page.locator('#folder-list li[data-folder="INBOX"]').click();
 	await waitRow('Quarterly report');
@@ -438,5 +527,5 @@ sink.close();
 fs.rmSync(userDir, { recursive: true, force: true });
 if (sinkOther.length) console.log('(other connections Chromium made: ' + [...new Set(sinkOther)].join(', ') + ')');
 const failed = results.filter(([, ok]) => !ok).length;
-console.log(`${results.length - failed} passed, ${failed} failed`);
+console.log(`${results.length - failed} passed, ${failed} failed${LABEL}`);
 process.exit(failed === 0 ? 0 : 1);
