@@ -136,7 +136,9 @@ void pop3_service_start(const struct service_env *env, enum service_kind kind, i
 			 kind_name(kind), s->id, ip);
 		/* A plaintext reply on a TLS port would be garbage. */
 		if (service_implicit_tls(kind)) {
-			conn_abort(s->conn, "limit");
+			/* The -ERR goes inside TLS (pop3_on_tls_ready). */
+			conn_set_timeout(s->conn, 10 * 1000);
+			conn_start_tls_server(s->conn, env->tls);
 		} else {
 			conn_write_str(s->conn, "-ERR [SYS/TEMP] too many connections\r\n");
 			conn_close(s->conn);
@@ -162,6 +164,12 @@ void pop3_service_start(const struct service_env *env, enum service_kind kind, i
 static void pop3_on_tls_ready(struct conn *c, void *ctx)
 {
 	struct pop3_session *s = ctx;
+	if (!s->counted) {
+		/* Refused at connect (limits) on the implicit-TLS port. */
+		conn_write_str(c, "-ERR [SYS/TEMP] too many connections\r\n");
+		conn_close(c);
+		return;
+	}
 	s->tls = true;
 	char desc[160];
 	log_info("%s[%s]: TLS established: %s", kind_name(s->kind), s->id,

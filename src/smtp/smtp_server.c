@@ -123,7 +123,9 @@ void smtp_service_start(const struct service_env *env, enum service_kind kind, i
 		log_info("%s[%s]: connection from %s refused: too many connections",
 			 kind_name(kind), s->id, ip);
 		if (service_implicit_tls(kind)) {
-			conn_abort(s->conn, "limit");
+			/* The 421 goes inside TLS (smtp_on_tls_ready). */
+			conn_set_timeout(s->conn, 10 * 1000);
+			conn_start_tls_server(s->conn, env->tls);
 		} else {
 			conn_printf(s->conn, "421 4.7.0 %s Error: too many connections\r\n",
 				    env->cfg->hostname);
@@ -150,6 +152,13 @@ void smtp_service_start(const struct service_env *env, enum service_kind kind, i
 static void smtp_on_tls_ready(struct conn *c, void *ctx)
 {
 	struct smtp_session *s = ctx;
+	if (!s->counted) {
+		/* Refused at connect (limits) on an implicit-TLS port. */
+		conn_printf(c, "421 4.7.0 %s Error: too many connections\r\n",
+			    s->env->cfg->hostname);
+		conn_close(c);
+		return;
+	}
 	s->tls = true;
 	char desc[160];
 	log_info("%s[%s]: TLS established: %s", kind_name(s->kind), s->id,
