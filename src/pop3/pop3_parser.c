@@ -52,19 +52,6 @@ const char *pop3_verb_name(enum pop3_verb verb)
 	return verb < POP3_VERB_COUNT ? verb_names[verb] : "?";
 }
 
-enum pop3_line_result pop3_line_next(const char *data, size_t len, size_t max,
-				     size_t *line_len_r, size_t *consumed_r)
-{
-	size_t scan = len < max ? len : max;
-	const char *lf = memchr(data, '\n', scan);
-	if (lf == NULL)
-		return len >= max ? POP3_LINE_TOO_LONG : POP3_LINE_NEED_MORE;
-	size_t pos = (size_t)(lf - data);
-	*consumed_r = pos + 1;
-	*line_len_r = pos > 0 && data[pos - 1] == '\r' ? pos - 1 : pos;
-	return POP3_LINE_OK;
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';

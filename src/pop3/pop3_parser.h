@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "line.h"
 
 /* RFC 2449 allows 255 octets per command; passwords and user names of
  * real clients can be longer, so commands may use this many (with
@@ -49,16 +50,6 @@ struct pop3_command {
 	uint32_t lines;		/* TOP */
 };
 
-enum pop3_line_result {
-	POP3_LINE_OK,		/* a full line: [0, line_len) without CRLF/LF */
-	POP3_LINE_NEED_MORE,	/* no line end yet and under the limit */
-	POP3_LINE_TOO_LONG,	/* no line end within max bytes */
-};
-
-/* Finds the next line in data[0..len). Lines end in CRLF or a bare LF.
- * *consumed_r is the length including the terminator. */
-enum pop3_line_result pop3_line_next(const char *data, size_t len, size_t max,
-				     size_t *line_len_r, size_t *consumed_r);
 
 /* Parses one command line (without terminator). Returns 0, or -1 with
  * *error_r set to the text for "-ERR <text>" (static); cmd is freed

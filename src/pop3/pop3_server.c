@@ -280,32 +280,18 @@ void pop3_session_input(struct pop3_session *s)
 			return;
 		bool sasl = s->phase == POP3_PHASE_SASL;
 		size_t max = sasl ? POP3_SASL_LINE_MAX : POP3_COMMAND_LINE_MAX;
-		size_t line_len, consumed;
-		enum pop3_line_result r = pop3_line_next(in->data, in->len, max,
-							 &line_len, &consumed);
-		if (r == POP3_LINE_NEED_MORE)
+		char *line;
+		size_t line_len;
+		enum line_take r = line_take(in, max, &s->discard_line, &line, &line_len);
+		if (r == LINE_WAIT)
 			return;
-		if (r == POP3_LINE_TOO_LONG || s->discard_line) {
-			/* Answer once, then drop input up to the end of that line. */
-			if (!s->discard_line) {
-				if (sasl)
-					pop3_sasl_response(s, NULL);
-				else
-					pop3_err(s, "Line too long");
-			}
-			const char *lf = memchr(in->data, '\n', in->len);
-			if (lf == NULL) {
-				buf_reset(in);
-				s->discard_line = true;
-				return;
-			}
-			buf_consume(in, (size_t)(lf - in->data) + 1);
-			s->discard_line = false;
+		if (r == LINE_OVERLONG) {
+			if (sasl)
+				pop3_sasl_response(s, NULL);
+			else
+				pop3_err(s, "Line too long");
 			continue;
 		}
-		/* Copy out: a handler may start TLS, which drops the buffer. */
-		char *line = x_strndup(in->data, line_len);
-		buf_consume(in, consumed);
 		if (sasl)
 			pop3_sasl_response(s, line);
 		else

@@ -33,19 +33,6 @@ const char *smtp_verb_name(enum smtp_verb verb)
 	return verb < SMTP_VERB_COUNT ? verb_names[verb] : "?";
 }
 
-enum smtp_line_result smtp_line_next(const char *data, size_t len, size_t max,
-				     size_t *line_len_r, size_t *consumed_r)
-{
-	size_t scan = len < max ? len : max;
-	const char *lf = memchr(data, '\n', scan);
-	if (lf == NULL)
-		return len >= max ? SMTP_LINE_TOO_LONG : SMTP_LINE_NEED_MORE;
-	size_t pos = (size_t)(lf - data);
-	*consumed_r = pos + 1;
-	*line_len_r = pos > 0 && data[pos - 1] == '\r' ? pos - 1 : pos;
-	return SMTP_LINE_OK;
-}
-
 static void set_error(struct smtp_error *err, unsigned code, const char *enhanced,
 		      const char *text)
 {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "line.h"
 
 #define SMTP_COMMAND_LINE_MAX 512	/* RFC 5321 4.5.3.1.4, incl. CRLF */
 #define SMTP_TEXT_LINE_MAX 1000		/* RFC 5321 4.5.3.1.6, incl. CRLF */
@@ -58,17 +59,6 @@ struct smtp_error {
 	const char *text;
 };
 
-enum smtp_line_result {
-	SMTP_LINE_OK,		/* a full line: [0, line_len) without CRLF/LF */
-	SMTP_LINE_NEED_MORE,	/* no line end yet and under the limit */
-	SMTP_LINE_TOO_LONG,	/* no line end within max bytes */
-};
-
-/* Finds the next command line in data[0..len). Lines end in CRLF or a
- * bare LF (accepted in commands as Postfix does). *consumed_r is the
- * length including the terminator. */
-enum smtp_line_result smtp_line_next(const char *data, size_t len, size_t max,
-				     size_t *line_len_r, size_t *consumed_r);
 
 /* Parses one command line (without terminator). On error fills err and
  * returns -1; cmd is then still freed with smtp_command_free. */

@@ -243,28 +243,16 @@ static void process_input(struct smtp_session *s)
 		if ((s->phase != SMTP_PHASE_COMMANDS && s->phase != SMTP_PHASE_AUTH) ||
 		    in->len == 0)
 			return;
-		size_t line_len, consumed;
-		enum smtp_line_result r = smtp_line_next(in->data, in->len, SMTP_COMMAND_LINE_MAX,
-							 &line_len, &consumed);
-		if (r == SMTP_LINE_NEED_MORE)
+		char *line;
+		size_t line_len;
+		enum line_take r = line_take(in, SMTP_COMMAND_LINE_MAX, &s->discard_line,
+					     &line, &line_len);
+		if (r == LINE_WAIT)
 			return;
-		if (r == SMTP_LINE_TOO_LONG || s->discard_line) {
-			/* Answer once, then drop input up to the end of that line. */
-			if (!s->discard_line)
-				smtp_error(s, 500, "5.5.0", "Error: line too long");
-			const char *lf = memchr(in->data, '\n', in->len);
-			if (lf == NULL) {
-				buf_reset(in);
-				s->discard_line = true;
-				return;
-			}
-			buf_consume(in, (size_t)(lf - in->data) + 1);
-			s->discard_line = false;
+		if (r == LINE_OVERLONG) {
+			smtp_error(s, 500, "5.5.0", "Error: line too long");
 			continue;
 		}
-		/* Copy out: a handler may start TLS, which drops the buffer. */
-		char *line = x_strndup(in->data, line_len);
-		buf_consume(in, consumed);
 		if (s->phase == SMTP_PHASE_AUTH)
 			smtp_auth_line(s, line, line_len);
 		else

@@ -14,7 +14,7 @@ static void fuzz_commands(const char *p, size_t size)
 {
 	while (size > 0) {
 		size_t len, used;
-		if (pop3_line_next(p, size, POP3_COMMAND_LINE_MAX, &len, &used) != POP3_LINE_OK) {
+		if (line_next(p, size, POP3_COMMAND_LINE_MAX, &len, &used) != LINE_OK) {
 			len = size < POP3_COMMAND_LINE_MAX ? size : POP3_COMMAND_LINE_MAX;
 			used = len;
 		}

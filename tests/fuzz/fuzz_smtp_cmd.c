@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p = (const char *)data;
 	while (size > 0) {
 		size_t len, used;
-		if (smtp_line_next(p, size, SMTP_COMMAND_LINE_MAX, &len, &used) != SMTP_LINE_OK) {
+		if (line_next(p, size, SMTP_COMMAND_LINE_MAX, &len, &used) != LINE_OK) {
 			len = size < SMTP_COMMAND_LINE_MAX ? size : SMTP_COMMAND_LINE_MAX;
 			used = len;
 		}

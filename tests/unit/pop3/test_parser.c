@@ -159,29 +159,29 @@ static void test_line_next(void **state)
 {
 	(void)state;
 	size_t len, used;
-	assert_int_equal(pop3_line_next("STAT\r\nQUIT\r\n", 12, 1024, &len, &used), POP3_LINE_OK);
+	assert_int_equal(line_next("STAT\r\nQUIT\r\n", 12, 1024, &len, &used), LINE_OK);
 	assert_int_equal(len, 4);
 	assert_int_equal(used, 6);
-	assert_int_equal(pop3_line_next("QUIT\n", 5, 1024, &len, &used), POP3_LINE_OK);
+	assert_int_equal(line_next("QUIT\n", 5, 1024, &len, &used), LINE_OK);
 	assert_int_equal(len, 4);
 	assert_int_equal(used, 5);
-	assert_int_equal(pop3_line_next("\r\n", 2, 1024, &len, &used), POP3_LINE_OK);
+	assert_int_equal(line_next("\r\n", 2, 1024, &len, &used), LINE_OK);
 	assert_int_equal(len, 0);
-	assert_int_equal(pop3_line_next("QUI", 3, 1024, &len, &used), POP3_LINE_NEED_MORE);
-	assert_int_equal(pop3_line_next("QUIT\r", 5, 1024, &len, &used), POP3_LINE_NEED_MORE);
+	assert_int_equal(line_next("QUI", 3, 1024, &len, &used), LINE_NEED_MORE);
+	assert_int_equal(line_next("QUIT\r", 5, 1024, &len, &used), LINE_NEED_MORE);
 	char big[POP3_COMMAND_LINE_MAX + 10];
 	memset(big, 'a', sizeof(big));
-	assert_int_equal(pop3_line_next(big, sizeof(big), POP3_COMMAND_LINE_MAX, &len, &used),
-			 POP3_LINE_TOO_LONG);
-	assert_int_equal(pop3_line_next(big, POP3_COMMAND_LINE_MAX, POP3_COMMAND_LINE_MAX,
-					&len, &used), POP3_LINE_TOO_LONG);
-	assert_int_equal(pop3_line_next(big, POP3_COMMAND_LINE_MAX - 1, POP3_COMMAND_LINE_MAX,
-					&len, &used), POP3_LINE_NEED_MORE);
+	assert_int_equal(line_next(big, sizeof(big), POP3_COMMAND_LINE_MAX, &len, &used),
+			 LINE_TOO_LONG);
+	assert_int_equal(line_next(big, POP3_COMMAND_LINE_MAX, POP3_COMMAND_LINE_MAX,
+					&len, &used), LINE_TOO_LONG);
+	assert_int_equal(line_next(big, POP3_COMMAND_LINE_MAX - 1, POP3_COMMAND_LINE_MAX,
+					&len, &used), LINE_NEED_MORE);
 	/* A line filling the limit exactly, CRLF included, fits. */
 	big[POP3_COMMAND_LINE_MAX - 2] = '\r';
 	big[POP3_COMMAND_LINE_MAX - 1] = '\n';
-	assert_int_equal(pop3_line_next(big, sizeof(big), POP3_COMMAND_LINE_MAX, &len, &used),
-			 POP3_LINE_OK);
+	assert_int_equal(line_next(big, sizeof(big), POP3_COMMAND_LINE_MAX, &len, &used),
+			 LINE_OK);
 	assert_int_equal(len, POP3_COMMAND_LINE_MAX - 2);
 	assert_int_equal(used, POP3_COMMAND_LINE_MAX);
 }
@@ -236,7 +236,7 @@ static void feed_session(size_t chunk)
 		memcpy(acc + have, session + i, n);
 		have += n;
 		size_t len, used;
-		while (pop3_line_next(acc, have, POP3_COMMAND_LINE_MAX, &len, &used) == POP3_LINE_OK) {
+		while (line_next(acc, have, POP3_COMMAND_LINE_MAX, &len, &used) == LINE_OK) {
 			check_line(acc, len, found++);
 			memmove(acc, acc + used, have - used);
 			have -= used;

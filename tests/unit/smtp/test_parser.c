@@ -157,19 +157,19 @@ static void test_line_next(void **state)
 {
 	(void)state;
 	size_t len, used;
-	assert_int_equal(smtp_line_next("EHLO x\r\nQUIT\r\n", 14, 512, &len, &used), SMTP_LINE_OK);
+	assert_int_equal(line_next("EHLO x\r\nQUIT\r\n", 14, 512, &len, &used), LINE_OK);
 	assert_int_equal(len, 6);
 	assert_int_equal(used, 8);
-	assert_int_equal(smtp_line_next("QUIT\n", 5, 512, &len, &used), SMTP_LINE_OK);
+	assert_int_equal(line_next("QUIT\n", 5, 512, &len, &used), LINE_OK);
 	assert_int_equal(len, 4);
-	assert_int_equal(smtp_line_next("QUI", 3, 512, &len, &used), SMTP_LINE_NEED_MORE);
+	assert_int_equal(line_next("QUI", 3, 512, &len, &used), LINE_NEED_MORE);
 	char big[600];
 	memset(big, 'a', sizeof(big));
-	assert_int_equal(smtp_line_next(big, sizeof(big), 512, &len, &used), SMTP_LINE_TOO_LONG);
+	assert_int_equal(line_next(big, sizeof(big), 512, &len, &used), LINE_TOO_LONG);
 	/* A line of exactly 510 octets plus CRLF fits in 512. */
 	big[510] = '\r';
 	big[511] = '\n';
-	assert_int_equal(smtp_line_next(big, sizeof(big), 512, &len, &used), SMTP_LINE_OK);
+	assert_int_equal(line_next(big, sizeof(big), 512, &len, &used), LINE_OK);
 	assert_int_equal(len, 510);
 }
 
@@ -185,7 +185,7 @@ static void test_bytewise_pipeline(void **state)
 	for (size_t i = 0; stream[i] != '\0'; i++) {
 		acc[have++] = stream[i];
 		size_t len, used;
-		if (smtp_line_next(acc, have, 512, &len, &used) != SMTP_LINE_OK)
+		if (line_next(acc, have, 512, &len, &used) != LINE_OK)
 			continue;
 		struct smtp_command cmd;
 		struct smtp_error err;
