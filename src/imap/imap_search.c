@@ -326,7 +326,7 @@ static unsigned key_cost(const struct imap_search_key *k)
 
 bool imap_search_heavy(const struct imap_search *search, uint32_t messages)
 {
-	return messages >= 500 && key_cost(&search->root) >= 2;
+	return messages >= 50 && key_cost(&search->root) >= 2;
 }
 
 static int cmp_cost(const void *a, const void *b)

@@ -201,15 +201,32 @@ int store_mailbox_state_read(const char *dir, uint32_t *uidvalidity_r, uint32_t 
 	return read_state(dir, uidvalidity_r, uidnext_r, guid_r);
 }
 
+/* The record is padded to a fixed size and, once the file exists,
+ * rewritten in place: one sector-sized pwrite, no new inode per expunge. */
+#define STATE_RECORD 64
+
 static void write_state(const char *dir, uint32_t uidvalidity, uint32_t uidnext,
 			const char *guid)
 {
 	char *p = x_asprintf("%s/" STORE_STATE_FILE, dir);
+	char line[STATE_RECORD + 1];
+	int len = snprintf(line, sizeof(line), "%u %u %s", uidvalidity, uidnext, guid);
+	memset(line + len, ' ', STATE_RECORD - 1 - (size_t)len);
+	line[STATE_RECORD - 1] = '\n';
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size == STATE_RECORD &&
+		    pwrite(fd, line, STATE_RECORD, 0) == STATE_RECORD) {
+			close(fd);
+			free(p);
+			return;
+		}
+		close(fd);
+	}
 	char *tmp = x_asprintf("%s.%d", p, (int)getpid());
-	char line[128];
-	int len = snprintf(line, sizeof(line), "%u %u %s\n", uidvalidity, uidnext, guid);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_full(fd, line, (size_t)len) < 0 || rename(tmp, p) < 0) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write_full(fd, line, STATE_RECORD) < 0 || rename(tmp, p) < 0) {
 		log_warn("store: cannot write %s: %s", p, strerror(errno));
 		unlink(tmp);
 	}
