@@ -65,18 +65,26 @@ bool smtp_is_submission(const struct smtp_session *s)
 	return s->kind == SERVICE_SUBMISSION || s->kind == SERVICE_SUBMISSIONS;
 }
 
-void smtp_reply(struct smtp_session *s, unsigned code, const char *enhanced,
-		const char *fmt, ...)
+static void vreply(struct smtp_session *s, unsigned code, const char *enhanced,
+		   const char *fmt, va_list ap) ATTR_FORMAT(4, 0);
+static void vreply(struct smtp_session *s, unsigned code, const char *enhanced,
+		   const char *fmt, va_list ap)
 {
 	struct buf line = BUF_INIT;
 	buf_appendf(&line, "%u %s ", code, enhanced);
-	va_list ap;
-	va_start(ap, fmt);
 	buf_vappendf(&line, fmt, ap);
-	va_end(ap);
 	buf_append(&line, "\r\n", 2);
 	conn_write(s->conn, line.data, line.len);
 	buf_free(&line);
+}
+
+void smtp_reply(struct smtp_session *s, unsigned code, const char *enhanced,
+		const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreply(s, code, enhanced, fmt, ap);
+	va_end(ap);
 }
 
 void smtp_close_421(struct smtp_session *s, const char *enhanced, const char *text)
@@ -89,15 +97,10 @@ void smtp_close_421(struct smtp_session *s, const char *enhanced, const char *te
 void smtp_error(struct smtp_session *s, unsigned code, const char *enhanced,
 		const char *fmt, ...)
 {
-	struct buf line = BUF_INIT;
-	buf_appendf(&line, "%u %s ", code, enhanced);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vappendf(&line, fmt, ap);
+	vreply(s, code, enhanced, fmt, ap);
 	va_end(ap);
-	buf_append(&line, "\r\n", 2);
-	conn_write(s->conn, line.data, line.len);
-	buf_free(&line);
 	if (++s->n_errors >= s->env->cfg->smtp_max_errors) {
 		log_info("smtp[%s]: %s: too many errors, disconnecting", s->id,
 			 conn_peer_ip(s->conn));
