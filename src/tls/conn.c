@@ -335,13 +335,16 @@ static void begin_handshake(struct conn *c)
 	handshake(c);
 }
 
-void conn_start_tls_server(struct conn *c, struct tls_server *ts)
+/* Switches to TLS once queued output (e.g. "220 Ready") is flushed. */
+static void start_tls(struct conn *c, SSL *ssl, bool client)
 {
-	if (c->ssl != NULL || c->phase != PHASE_OPEN)
-		return;
-	c->ssl = tls_server_ssl_new(ts);
+	c->ssl = ssl;
+	c->tls_client = client;
 	SSL_set_fd(c->ssl, c->fd);
-	SSL_set_accept_state(c->ssl);
+	if (client)
+		SSL_set_connect_state(c->ssl);
+	else
+		SSL_set_accept_state(c->ssl);
 	/* Nothing already read may be treated as protected. */
 	buf_free(&c->in);
 	if (c->out.len > c->out_pos) {
@@ -355,24 +358,16 @@ void conn_start_tls_server(struct conn *c, struct tls_server *ts)
 	conn_update_poll(c);
 }
 
+void conn_start_tls_server(struct conn *c, struct tls_server *ts)
+{
+	if (c->ssl == NULL && c->phase == PHASE_OPEN)
+		start_tls(c, tls_server_ssl_new(ts), false);
+}
+
 void conn_start_tls_client(struct conn *c, struct tls_client *tc, const char *sni_host)
 {
-	if (c->ssl != NULL || c->phase != PHASE_OPEN)
-		return;
-	c->ssl = tls_client_ssl_new(tc, sni_host);
-	c->tls_client = true;
-	SSL_set_fd(c->ssl, c->fd);
-	SSL_set_connect_state(c->ssl);
-	buf_free(&c->in);
-	if (c->out.len > c->out_pos) {
-		c->phase = PHASE_TLS_WAIT;
-		c->write_blocked = true;
-		if (c->depth == 0)
-			conn_flush(c);
-	} else {
-		begin_handshake(c);
-	}
-	conn_update_poll(c);
+	if (c->ssl == NULL && c->phase == PHASE_OPEN)
+		start_tls(c, tls_client_ssl_new(tc, sni_host), true);
 }
 
 bool conn_is_tls(const struct conn *c)
