@@ -330,3 +330,22 @@ def test_search_many_messages_in_thread(srv, m):
     other.logout()
     typ, data = m._simple_command("SEARCH", "RETURN", "(COUNT)", "TEXT", "secret")
     assert m.untagged_responses.pop("ESEARCH")[0].endswith(b"COUNT 7")
+
+
+def test_big_message_roundtrip(srv, m):
+    # Streamed both ways: APPEND's literal goes to the file as it comes,
+    # FETCH sends the body in chunks as the socket drains.
+    import hashlib
+    lines = [f"line {i:07d} ".encode() + bytes(range(33, 127)) for i in range(40000)]
+    msg = b"Subject: big\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+    assert len(msg) > 4_000_000
+    typ, data = m.append("INBOX", None, None, msg)
+    assert typ == "OK"
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(RFC822.SIZE BODY.PEEK[])")
+    assert f"RFC822.SIZE {len(msg)}".encode() in data[0][0]
+    assert hashlib.sha256(data[0][1]).digest() == hashlib.sha256(msg).digest()
+    typ, data = m.fetch("1", "(BODY.PEEK[]<1000000.300000>)")
+    assert data[0][1] == msg[1000000:1300000]
+    typ, data = m.fetch("1", "(BODY.PEEK[TEXT]<4000000.999999>)")
+    assert data[0][1] == msg[16 + 4000000:]
