@@ -145,6 +145,12 @@ int store_mutf7_to_utf8(const char *in, size_t len, struct buf *out)
 				} else if (u >= 0x20 && u <= 0x7e) {
 					/* Printable ASCII must not be encoded. */
 					goto fail;
+				} else if (u < 0x20) {
+					/* Names are Net-Unicode (RFC 9051 5.1): no
+					 * controls, and a NUL would cut the name short
+					 * ("Foo&AAA-x" acting on "Foo"; found by
+					 * tests/fuzz/fuzz_mutf7.c). */
+					goto fail;
 				} else {
 					utf8_encode(out, u);
 				}
