@@ -87,7 +87,7 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_cmd *cmd)
 	struct auth_ctx *c = x_calloc(1, sizeof(*c));
 	cmd->ctx = c;
 	cmd->ctx_free = auth_ctx_free;
-	c->req = s->server->backend.sasl_start(s->server->backend.ctx, conn_peer_ip(s->conn),
+	c->req = s->server->backend.sasl_start(s->server->backend.ctx, imap_session_client_ip(s),
 					       mech, ir, sasl_cb, cmd);
 	return IMAP_CMD_ASYNC;
 }

@@ -1,6 +1,11 @@
 /* imap_cmd_id.c — IMAP ID (RFC 2971): logs what the client says and
- * names the server. Runs in the mail workers. Parses client input. */
+ * names the server; takes the browser's address from the built-in
+ * webmail when it proves itself with its token (auth_proxy.h). Runs in
+ * the mail workers. Parses client input. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
+#include "auth_proxy.h"
 #include "imap_commands.h"
 #include "log.h"
 
@@ -15,6 +20,8 @@ enum imap_cmd_result imap_cmd_id(struct imap_cmd *cmd)
 		if (n % 2 != 0 || n > 60)
 			return imap_cmd_bad(cmd, "Invalid ID parameters");
 		struct buf b = BUF_INIT;
+		const char *origin = NULL;
+		bool proxy = false;
 		for (size_t i = 0; i + 1 < n; i += 2) {
 			bool nil;
 			const char *k = imap_arg_string(&list[i]);
@@ -23,10 +30,23 @@ enum imap_cmd_result imap_cmd_id(struct imap_cmd *cmd)
 				buf_free(&b);
 				return imap_cmd_bad(cmd, "Invalid ID parameters");
 			}
+			if (strcasecmp(k, "x-correu-proxy") == 0) {
+				/* The webmail's token: checked, never logged. */
+				proxy = auth_proxy_token_valid(v);
+				continue;
+			}
+			if (strcasecmp(k, "x-originating-ip") == 0)
+				origin = v;
 			buf_appendf(&b, "%s%.30s=%.100s", b.len > 0 ? ", " : "", k, nil ? "NIL" : v);
 		}
 		log_info("imap[%s]: client ID: %s", s->id, buf_cstr(&b));
 		buf_free(&b);
+		/* Only before login, and only for the built-in webmail: the
+		 * browser's address then counts for the auth throttle. */
+		if (proxy && s->state == IMAP_STATE_NOAUTH && auth_proxy_ip_valid(origin)) {
+			snprintf(s->origin_ip, sizeof(s->origin_ip), "%s", origin);
+			log_info("imap[%s]: speaking for %s (webmail)", s->id, s->origin_ip);
+		}
 	} else if (!imap_arg_is_nil(&cmd->args[0])) {
 		return imap_cmd_bad(cmd, "Invalid ID parameters");
 	}

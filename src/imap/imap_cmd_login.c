@@ -44,7 +44,7 @@ enum imap_cmd_result imap_cmd_login(struct imap_cmd *cmd)
 	struct login_ctx *c = x_calloc(1, sizeof(*c));
 	cmd->ctx = c;
 	cmd->ctx_free = login_ctx_free;
-	c->req = s->server->backend.verify(s->server->backend.ctx, conn_peer_ip(s->conn), user,
+	c->req = s->server->backend.verify(s->server->backend.ctx, imap_session_client_ip(s), user,
 					   pass, verdict_cb, cmd);
 	return IMAP_CMD_ASYNC;
 }

@@ -31,7 +31,8 @@ static void opened_cb(struct store_user *user, const char *error, void *ctx)
 	s->store = user;
 	s->state = IMAP_STATE_AUTH;
 	conn_set_timeout(s->conn, s->server->cfg->imap_timeout * 1000);
-	log_info("imap[%s]: logged in %s from %s", s->id, s->user, conn_peer_ip(s->conn));
+	log_info("imap[%s]: logged in %s from %s%s", s->id, s->user, imap_session_client_ip(s),
+		 s->origin_ip[0] != '\0' ? " (through the webmail)" : "");
 	struct buf b = BUF_INIT;
 	imap_session_capabilities(s, &b);
 	imap_cmd_reply(cmd, "OK", "[CAPABILITY %s] Logged in", buf_cstr(&b));

@@ -514,6 +514,11 @@ struct imap_session *imap_session_new(struct imap_server *server, int fd, bool i
 	return s;
 }
 
+const char *imap_session_client_ip(const struct imap_session *s)
+{
+	return s->origin_ip[0] != '\0' ? s->origin_ip : conn_peer_ip(s->conn);
+}
+
 void imap_session_refuse(struct imap_server *server, int fd, bool implicit_tls);
 void imap_session_refuse(struct imap_server *server, int fd, bool implicit_tls)
 {

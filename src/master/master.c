@@ -5,6 +5,7 @@
  * file. Signals are taken synchronously (sigtimedwait);
  * children start with a clean signal state and their own libuv loop. */
 #include "master.h"
+#include "auth_proxy.h"
 #include "auth_server.h"
 #include "connlimit.h"
 #include "fsutil.h"
@@ -461,6 +462,8 @@ int master_run(struct config *cfg)
 	if (prepare_dirs(uid, gid, auth_uid) < 0)
 		return 1;
 	M.limits = connlimit_new();
+	/* The webmail's proof for the workers (auth_proxy.h), inherited. */
+	auth_proxy_token_init();
 	/* Bound and keys loaded: from here on, no root (proc.h). */
 	if (proc_master_drop(cfg) < 0)
 		return 1;

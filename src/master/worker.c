@@ -7,9 +7,12 @@
 #include "auth_db.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,6 +41,66 @@ struct worker {
 };
 
 static struct worker worker;
+
+/* The built-in webmail opens one IMAP connection per browser session,
+ * all from a loopback address: it is exempt from max_connections_per_ip
+ * (the web process applies that limit to browsers itself). It is known
+ * by the uid that owns the other end of the connection. */
+static long web_uid = -1;
+static int accepting_fd = -1;	/* the socket being handed to a service */
+
+static bool is_loopback(const char *ip)
+{
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+		strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+/* Formats an address and port as /proc/net/tcp{,6} prints them. */
+static bool proc_net_key(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		snprintf(buf, size, "%08X:%04X", (unsigned)in->sin_addr.s_addr,
+			 (unsigned)ntohs(in->sin_port));
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		uint32_t w[4];
+		memcpy(w, &in6->sin6_addr, sizeof(w));
+		snprintf(buf, size, "%08X%08X%08X%08X:%04X", (unsigned)w[0], (unsigned)w[1],
+			 (unsigned)w[2], (unsigned)w[3], (unsigned)ntohs(in6->sin6_port));
+		return true;
+	}
+	return false;
+}
+
+/* The uid owning the other end of loopback connection fd, or -1. */
+static long loopback_peer_uid(int fd)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	char lkey[64], pkey[64];
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 ||
+	    !proc_net_key(&local, lkey, sizeof(lkey)) || !proc_net_key(&peer, pkey, sizeof(pkey)))
+		return -1;
+	FILE *f = fopen(peer.ss_family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", "re");
+	if (f == NULL)
+		return -1;
+	char line[512];
+	long uid = -1;
+	while (uid < 0 && fgets(line, sizeof(line), f) != NULL) {
+		char l[80], r[80];
+		unsigned st;
+		long u;
+		if (sscanf(line, " %*d: %79s %79s %x %*s %*s %*s %ld", l, r, &st, &u) == 4 &&
+		    strcmp(l, pkey) == 0 && strcmp(r, lkey) == 0)
+			uid = u;
+	}
+	fclose(f);
+	return uid;
+}
 
 /* Held open so that, out of file descriptors, a pending connection can
  * still be accepted and refused: otherwise it stays in the listen queue
@@ -91,9 +154,16 @@ static bool worker_session_begin(const struct service_env *env, enum service_kin
 				 const char *ip)
 {
 	const struct config *cfg = env->cfg;
+	if (connlimit_acquire(worker.limits, worker.index, kind, ip,
+			      (unsigned)cfg->max_connections,
+			      (unsigned)cfg->max_connections_per_ip))
+		return true;
+	/* Over a limit: the built-in webmail may pass the per-IP one. */
+	if (web_uid < 0 || accepting_fd < 0 || !is_loopback(ip) ||
+	    loopback_peer_uid(accepting_fd) != web_uid)
+		return false;
 	return connlimit_acquire(worker.limits, worker.index, kind, ip,
-				 (unsigned)cfg->max_connections,
-				 (unsigned)cfg->max_connections_per_ip);
+				 (unsigned)cfg->max_connections, 0);
 }
 
 static void worker_session_ended(const struct service_env *env, enum service_kind kind,
@@ -123,7 +193,9 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		accepting_fd = fd;
 		l->start(&worker.env, l->kind, fd);
+		accepting_fd = -1;
 	}
 }
 
@@ -172,6 +244,11 @@ int worker_run(const struct config *cfg, struct tls_server *tls,
 	setenv("UV_THREADPOOL_SIZE", "32", 0);
 	worker.loop = uv_default_loop();
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (cfg->web_enabled) {
+		/* Who the webmail runs as (proc.c): its own user, or ours. */
+		struct passwd *pw = cfg->web_user[0] != '\0' ? getpwnam(cfg->web_user) : NULL;
+		web_uid = pw != NULL && getuid() != pw->pw_uid ? (long)pw->pw_uid : (long)getuid();
+	}
 	worker.limits = limits;
 	worker.index = index;
 	const char *error;

@@ -197,6 +197,7 @@ static void api_login(struct web_req *r)
 	op->r = r;
 	op->user = x_strdup(user);
 	op->imap = web_imap_new(r->w->loop, &r->w->imap_up, user, password, NULL, NULL);
+	web_imap_set_origin(op->imap, r->peer_ip);
 	web_imap_login(op->imap, login_done, op);
 }
 

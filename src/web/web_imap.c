@@ -2,6 +2,7 @@
  * One command is in flight at a time; internal steps (CAPABILITY, LOGIN,
  * SELECT, IDLE, LOGOUT) go through the same queue at its front. Runs in
  * the web process. Handles untrusted server responses. */
+#include "auth_proxy.h"
 #include "web_imap.h"
 #include "log.h"
 #include "str.h"
@@ -30,6 +31,7 @@ enum cmd_kind {
 	CMD_USER,
 	CMD_CAPABILITY,
 	CMD_LOGIN,
+	CMD_ID,
 	CMD_SELECT,
 	CMD_IDLE,
 	CMD_NOOP,
@@ -55,6 +57,7 @@ struct web_imap {
 	const struct web_upstream *up;
 	char *user;
 	char *password;
+	char origin[64];	/* the browser's address, for ID (auth_proxy.h) */
 	const struct web_imap_events *ev;
 	void *ev_ctx;
 	enum imap_state state;
@@ -502,6 +505,18 @@ static void imap_input(struct conn *c, void *ctx)
 			buf_append_char(&login->cmd.text, ' ');
 			web_imap_cmd_astring(&login->cmd, im->password, strlen(im->password));
 			push_front(im, login);
+			const char *token = auth_proxy_token();
+			if (im->origin[0] != '\0' && token != NULL &&
+			    strspn(im->origin, "0123456789abcdefABCDEF.:") == strlen(im->origin)) {
+				/* Ahead of LOGIN: the browser's address is what the
+				 * server's auth throttle should count. ID values are
+				 * strings, never atoms. */
+				struct pending *id = internal(CMD_ID, "ID (\"name\" \"correu webmail\" "
+							      "\"x-originating-ip\" \"%s\" "
+							      "\"x-correu-proxy\" \"%s\")", im->origin, token);
+				id->cmd.secret = true;	/* the token is never logged */
+				push_front(im, id);
+			}
 			imap_response_free(&r);
 			imap_kick(im);
 			continue;
@@ -649,6 +664,11 @@ struct web_imap *web_imap_new(uv_loop_t *loop, const struct web_upstream *up,
 	uv_timer_init(loop, &im->timer);
 	im->timer.data = im;
 	return im;
+}
+
+void web_imap_set_origin(struct web_imap *im, const char *ip)
+{
+	snprintf(im->origin, sizeof(im->origin), "%s", ip != NULL ? ip : "");
 }
 
 static void timer_closed(uv_handle_t *h)

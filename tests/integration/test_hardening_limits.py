@@ -129,10 +129,14 @@ def test_imap_login_failures_block(make_server):
     assert "killed by signal" not in srv.read_log()
 
 
-def web_login(srv, user, password):
+def web_login(srv, user, password, source="127.0.0.1"):
+    """POST /api/login from a browser at address source (loopback)."""
     ctx = ssl.create_default_context(cafile=srv.cert)
-    s = ctx.wrap_socket(socket.create_connection((srv.host, srv.ports["https"]), timeout=30),
-                        server_hostname="localhost")
+    raw = socket.socket()
+    raw.bind((source, 0))
+    raw.settimeout(30)
+    raw.connect((srv.host, srv.ports["https"]))
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
     body = json.dumps({"user": user, "password": password}).encode()
     s.sendall(b"POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
               b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -173,6 +177,44 @@ def set_limit(pid, which, value):
             os._exit(code)
     _, status = os.waitpid(child, 0)
     assert status == 0, f"prlimit of {pid} failed"
+
+
+def test_webmail_failures_count_per_browser(make_server):
+    """The webmail logs in to IMAP from its own loopback address; it says
+    in ID, with the token only it has, which browser it speaks for. So
+    one attacker's failures block that attacker, not every user of the
+    webmail (before: three failures from anyone, every webmail login
+    refused for auth_fail_block_time)."""
+    srv = make_server(users=(ALICE, "bob@" + DOMAIN),
+                      settings={"auth_fail_block_after": "3", "auth_fail_delay_max": "0"})
+    assert [web_login(srv, ALICE, f"guess{i}", "127.0.0.2") for i in range(3)] == [401] * 3
+    assert web_login(srv, ALICE, "alice-pw", "127.0.0.2") == 429
+    assert web_login(srv, "bob@" + DOMAIN, "bob-pw", "127.0.0.3") == 200
+    log = srv.read_log()
+    assert "speaking for 127.0.0.2 (webmail)" in log
+    assert "x-correu-proxy" not in log  # the token is never logged
+    # Anyone else claiming an address in ID is not believed.
+    import imaplib
+    imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED", "LOGOUT"))
+    m = imaplib.IMAP4_SSL(srv.host, srv.ports["imaps"], ssl_context=srv.ssl_context())
+    m._simple_command("ID", '("x-originating-ip" "192.0.2.7" "x-correu-proxy" "' + "0" * 64 + '")')
+    m.logout()
+    assert "speaking for 192.0.2.7" not in srv.read_log()
+
+
+def test_webmail_imap_sessions_pass_the_per_ip_limit(make_server):
+    """Each webmail session holds one IMAP connection from the webmail's
+    loopback address; max_connections_per_ip limits browsers at the web
+    process instead, so the IMAP side lets the webmail's own connections
+    through, and only them."""
+    users = tuple(f"u{i}@{DOMAIN}" for i in range(3))
+    srv = make_server(users=users, settings={"max_connections_per_ip": "2"})
+    for i, u in enumerate(users):
+        assert web_login(srv, u, u.split("@")[0] + "-pw", f"127.0.0.{i + 2}") == 200, u
+    # A plain client from the same loopback address is still counted.
+    s = connect(srv, "imaps")
+    assert first_line(s).startswith(REFUSALS["imaps"])
+    s.close()
 
 
 def fd_count(pid):
