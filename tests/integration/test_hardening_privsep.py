@@ -270,3 +270,60 @@ def test_sandbox_off_for_debugging(make_server):
         assert st["NoNewPrivs"].strip() == "1", role(st)
         assert int(st["CapEff"], 16) == 0
     assert "sandbox disabled (sandbox = no)" in srv.read_log()
+
+
+def served_cert(srv, kind="imaps"):
+    import socket
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((srv.host, srv.ports[kind]), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            return s.getpeercert(binary_form=True)
+
+
+def free_low_port():
+    import socket
+    for port in range(1023, 600, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    pytest.skip("no free port below 1024")
+
+
+def test_reload_after_the_drop(make_server):
+    """The master is no longer root when SIGHUP comes: it still reads a
+    new key only root may read, and binds a new port below 1024."""
+    import subprocess
+    srv = make_server()
+    before = served_cert(srv)
+    tls = os.path.join(srv.dir, "tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", f"{tls}/key2.pem", "-out", f"{tls}/cert2.pem", "-days", "30",
+                    "-subj", "/CN=mail.example.test",
+                    "-addext", "subjectAltName=DNS:mail.example.test,DNS:localhost"],
+                   check=True, capture_output=True)
+    os.chmod(f"{tls}/key2.pem", 0o600)
+    assert os.stat(f"{tls}/key2.pem").st_uid == 0
+    low = free_low_port()
+    with open(srv.conf, "a") as f:
+        f.write(f"tls_cert = tls/cert2.pem\ntls_key = tls/key2.pem\nhttp_port = {low}\n")
+    srv.reload()
+    deadline = time.time() + 15
+    after = before
+    while time.time() < deadline and after == before:
+        time.sleep(0.2)
+        after = served_cert(srv)
+    assert after != before, srv.read_log()[-2000:]
+    with open(f"{tls}/cert2.pem") as f:
+        import ssl
+        assert ssl.DER_cert_to_PEM_cert(after).split() == f.read().split()
+    import socket
+    with socket.create_connection(("127.0.0.1", low), timeout=10) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 301")
+    assert "reload refused" not in srv.read_log()
