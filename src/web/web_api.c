@@ -539,6 +539,7 @@ struct action_op {
 	struct buf set;		/* UID set */
 	int step;
 	bool expunge_after;
+	bool flags_only;	/* no message comes or goes */
 };
 
 static void action_free(struct action_op *op)
@@ -581,7 +582,10 @@ static void action_step(const struct web_imap_reply *rep, void *ctx)
 		web_imap_run(s->imap, op->folder, &cmd, action_step, op);
 		return;
 	}
-	web_session_cache_clear(s);
+	if (op->flags_only)
+		web_session_flags_changed(s);
+	else
+		web_session_cache_clear(s);
 	web_respond_json(r, 200, json_pack("{s:b}", "ok", 1));
 	action_free(op);
 }
@@ -649,6 +653,7 @@ static void api_flags(struct web_req *r)
 	}
 	struct web_session *s = r->session;
 	op->step = 2;
+	op->flags_only = true;
 	if (add.len > 0 && del.len > 0) {
 		/* Two commands; the first one's reply is not waited for, the
 		 * queue keeps them in order and the second reports. */

@@ -363,7 +363,7 @@ static void imap_kick(struct web_imap *im)
 static void handle_untagged(struct web_imap *im, struct imap_response *r)
 {
 	struct pending *head = im->queue != NULL && im->queue->sent ? im->queue : NULL;
-	bool changed = false;
+	bool changed = false, messages = false;
 	if (r->kind == IMAP_RESP_STATUS) {
 		if (r->code != NULL && str_has_prefix_icase(r->code, "CAPABILITY "))
 			set_caps(im, r->code + 11);
@@ -384,18 +384,19 @@ static void handle_untagged(struct web_imap *im, struct imap_response *r)
 			buf_free(&b);
 		} else if (strcmp(r->keyword, "EXISTS") == 0) {
 			if (head == NULL || head->kind != CMD_SELECT)
-				changed = r->number != im->exists;
+				changed = messages = r->number != im->exists;
 			im->exists = r->number;
-		} else if (strcmp(r->keyword, "EXPUNGE") == 0) {
-			if (im->exists > 0)
+		} else if (strcmp(r->keyword, "EXPUNGE") == 0 ||
+			   strcmp(r->keyword, "VANISHED") == 0) {
+			if (im->exists > 0 && r->keyword[0] == 'E')
 				im->exists--;
-			changed = true;
+			changed = messages = true;
 		} else if (strcmp(r->keyword, "FETCH") == 0) {
 			changed = head == NULL || head->kind == CMD_IDLE || head->kind == CMD_NOOP;
 		}
 	}
 	if (changed && im->selected != NULL && im->ev != NULL && im->ev->on_change != NULL)
-		im->ev->on_change(im->ev_ctx, im->selected);
+		im->ev->on_change(im->ev_ctx, im->selected, messages);
 	if (head != NULL && r->kind == IMAP_RESP_DATA && head->kind == CMD_USER) {
 		head->untagged = x_reallocarray(head->untagged, head->n_untagged + 1,
 						sizeof(*head->untagged));

@@ -36,9 +36,9 @@ struct web_imap_reply {
 typedef void web_imap_cb(const struct web_imap_reply *r, void *ctx);
 
 struct web_imap_events {
-	/* The selected mailbox changed (new or expunged messages, flags
-	 * changed by someone else). */
-	void (*on_change)(void *ctx, const char *mailbox);
+	/* The selected mailbox changed: messages came or went (messages
+	 * true), or only flags were changed by someone else (false). */
+	void (*on_change)(void *ctx, const char *mailbox, bool messages);
 	/* Re-login failed: the session cannot go on. */
 	void (*on_lost)(void *ctx, const char *reason);
 };

@@ -24,6 +24,7 @@ struct web_list_cache {
 	uint8_t *depth;
 	size_t n;
 	size_t cap;
+	bool by_flags;		/* an UNSEEN or FLAGGED filter chose the UIDs */
 };
 
 struct list_op {
@@ -33,6 +34,7 @@ struct list_op {
 	size_t offset, limit;
 	bool reverse;		/* reverse the server's order */
 	bool thread;
+	bool by_flags;
 };
 
 void web_list_cache_free(struct web_list_cache **cp)
@@ -45,6 +47,12 @@ void web_list_cache_free(struct web_list_cache **cp)
 	free(c->depth);
 	free(c);
 	*cp = NULL;
+}
+
+void web_list_cache_flags_changed(struct web_list_cache **cp)
+{
+	if (*cp != NULL && (*cp)->by_flags)
+		web_list_cache_free(cp);
 }
 
 static void cache_add(struct web_list_cache *c, uint32_t uid, unsigned depth)
@@ -99,7 +107,8 @@ static bool imap_day(const char *s, char *out, size_t size)
 
 /* Appends search criteria from the request parameters; returns -1 for
  * malformed ones. */
-static int add_criteria(struct web_req *r, struct web_imap_cmd *cmd, struct buf *key)
+static int add_criteria(struct web_req *r, struct web_imap_cmd *cmd, struct buf *key,
+			bool *by_flags_r)
 {
 	static const struct {
 		const char *param;
@@ -138,10 +147,12 @@ static int add_criteria(struct web_req *r, struct web_imap_cmd *cmd, struct buf 
 	if (flag != NULL && strcmp(flag, "unseen") == 0) {
 		web_imap_cmd_printf(cmd, " UNSEEN");
 		buf_append_str(key, "|unseen");
+		*by_flags_r = true;
 		any = true;
 	} else if (flag != NULL && strcmp(flag, "flagged") == 0) {
 		web_imap_cmd_printf(cmd, " FLAGGED");
 		buf_append_str(key, "|flagged");
+		*by_flags_r = true;
 		any = true;
 	}
 	if (!any)
@@ -204,6 +215,7 @@ static void order_done(const struct web_imap_reply *rep, void *ctx)
 	web_list_cache_free(&s->cache);
 	struct web_list_cache *c = x_calloc(1, sizeof(*c));
 	c->key = x_strdup(op->key);
+	c->by_flags = op->by_flags;
 	c->uidvalidity = web_imap_uidvalidity(s->imap);
 	for (size_t i = 0; i < rep->n_untagged; i++) {
 		const struct imap_response *u = &rep->untagged[i];
@@ -380,7 +392,7 @@ void web_api_messages(struct web_req *r)
 		web_imap_cmd_printf(&cmd, "UID SEARCH CHARSET UTF-8");
 	}
 	buf_appendf(&key, "%s|%s|%s|%d", folder, buf_cstr(&cmd.text), skey, desc);
-	if (add_criteria(r, &cmd, &key) < 0) {
+	if (add_criteria(r, &cmd, &key, &op->by_flags) < 0) {
 		web_imap_cmd_free(&cmd);
 		buf_free(&key);
 		op_free(op);

@@ -8,6 +8,8 @@
 struct web_list_cache;
 
 void web_list_cache_free(struct web_list_cache **c);
+/* Frees the cache if its order depends on flags. */
+void web_list_cache_flags_changed(struct web_list_cache **c);
 /* GET /api/messages?folder=&offset=&limit=&sort=&order=&thread=&q=... */
 void web_api_messages(struct web_req *r);
 

@@ -134,6 +134,10 @@ char *web_session_cookie(const struct web_session *s);
 const char *web_session_clear_cookie(void);
 /* Drops the cached message lists (after changes). */
 void web_session_cache_clear(struct web_session *s);
+/* Flags changed, no message came or went: drops only lists that depend
+ * on flags (unseen/flagged filters); the rows' flags are fetched anew
+ * with each page anyway. */
+void web_session_flags_changed(struct web_session *s);
 
 struct web_upload {
 	struct web_upload *next;

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +456,11 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 			close(fd);
 			continue;
 		}
+		/* A response goes out as several TLS records: without this,
+		 * Nagle holds the last one until the browser's delayed ACK
+		 * (40 ms per request). */
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct web_http_conn *hc = x_calloc(1, sizeof(*hc));
 		hc->w = w;
 		hc->redirect_only = l->redirect_only;

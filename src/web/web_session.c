@@ -81,10 +81,15 @@ void web_session_unref(struct web_session **sp)
 		session_free(s);
 }
 
-static void imap_changed(void *ctx, const char *mailbox)
+static void imap_changed(void *ctx, const char *mailbox, bool messages)
 {
 	struct web_session *s = ctx;
-	web_session_cache_clear(s);
+	/* Flags alone leave a sorted list as it is (re-sorting a large
+	 * folder for every message someone reads elsewhere is costly). */
+	if (messages)
+		web_session_cache_clear(s);
+	else
+		web_session_flags_changed(s);
 	json_t *o = json_pack("{s:s}", "folder", mailbox);
 	char *js = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -270,4 +275,9 @@ void web_sessions_free(struct web *w)
 void web_session_cache_clear(struct web_session *s)
 {
 	web_list_cache_free(&s->cache);
+}
+
+void web_session_flags_changed(struct web_session *s)
+{
+	web_list_cache_flags_changed(&s->cache);
 }
