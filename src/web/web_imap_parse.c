@@ -205,10 +205,14 @@ static int parse_atom(struct cursor *c, struct imap_node *out)
 		if (*c->p == '[') {
 			/* Section specs like BODY[HEADER.FIELDS (A B)] hold
 			 * spaces and parentheses up to the ']'. */
-			while (c->p < c->end && *c->p != ']' && *c->p != '\r' && *c->p != '\n')
+			while (c->p < c->end && *c->p != ']' && *c->p != '\r' && *c->p != '\n' &&
+			       *c->p != '\0')
 				c->p++;
+			/* A NUL would also make the copy below shorter than len
+			 * (heap overflow found by fuzz_http_imap_response). */
 			if (c->p >= c->end || *c->p != ']') {
-				c->error = "unterminated '['";
+				c->error = c->p < c->end && *c->p == '\0' ? "NUL in an atom" :
+					"unterminated '['";
 				return -1;
 			}
 		}
