@@ -176,6 +176,13 @@ int proc_master_drop(const struct config *cfg)
 	return 0;
 }
 
+static long web_uid = -1;
+
+long proc_web_uid(void)
+{
+	return web_uid;
+}
+
 static enum sandbox_role role_of(const char *name)
 {
 	if (strcmp(name, "auth") == 0)
@@ -200,6 +207,8 @@ void proc_drop_privileges(const struct config *cfg, const char *name)
 	if (geteuid() == 0 || caps != 0) {
 		uid_t uid;
 		gid_t gid;
+		if (role_ids(cfg, SANDBOX_WEB, &uid, &gid) == 0)
+			web_uid = (long)uid;
 		if (role_ids(cfg, role, &uid, &gid) < 0)
 			log_fatal("%s: cannot drop privileges", name);
 		if (switch_ids(uid, gid) < 0)
@@ -209,6 +218,8 @@ void proc_drop_privileges(const struct config *cfg, const char *name)
 			log_fatal("%s: dropping capabilities failed: %s", name, strerror(errno));
 		if (setuid(0) == 0)
 			log_fatal("%s: privileges could be regained after the drop", name);
+	} else {
+		web_uid = (long)getuid();	/* started unprivileged: one uid for all */
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	/* Exec'd programs never gain privileges; die with the master. */

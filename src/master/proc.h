@@ -28,6 +28,9 @@ int proc_master_drop(const struct config *cfg);
  * parent-death signal, and with cfg->sandbox makes itself non-dumpable
  * and installs the role's seccomp filter (sandbox.h). Fatal on failure. */
 void proc_drop_privileges(const struct config *cfg, const char *name);
+/* After proc_drop_privileges(): the uid the web process runs as (its
+ * own user when the server started as root, else ours), -1 if unknown. */
+long proc_web_uid(void);
 /* Sets the process name shown in logs and ps ("correu: worker"). */
 void proc_set_title(const char *name);
 

@@ -6,12 +6,12 @@
 #include "auth_client.h"
 #include "auth_db.h"
 #include "log.h"
+#include "proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -244,11 +244,8 @@ int worker_run(const struct config *cfg, struct tls_server *tls,
 	setenv("UV_THREADPOOL_SIZE", "32", 0);
 	worker.loop = uv_default_loop();
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (cfg->web_enabled) {
-		/* Who the webmail runs as (proc.c): its own user, or ours. */
-		struct passwd *pw = cfg->web_user[0] != '\0' ? getpwnam(cfg->web_user) : NULL;
-		web_uid = pw != NULL && getuid() != pw->pw_uid ? (long)pw->pw_uid : (long)getuid();
-	}
+	if (cfg->web_enabled)
+		web_uid = proc_web_uid();	/* its own user, or ours (proc.c) */
 	worker.limits = limits;
 	worker.index = index;
 	const char *error;
