@@ -11,6 +11,7 @@
 #include "imap_seqset.h"
 #include "mail_base64.h"
 #include "mail_date.h"
+#include "mail_hcache.h"
 #include "mail_header.h"
 #include "mail_qp.h"
 #include "log.h"
@@ -27,6 +28,8 @@
 struct cache_write {
 	uint32_t uid;
 	char *envelope, *bodystructure, *body;
+	char *hcache;		/* header cache made here, or NULL */
+	size_t hcache_len;
 };
 
 struct fetch_state {
@@ -36,6 +39,7 @@ struct fetch_state {
 	uint64_t changedsince;
 	bool has_changedsince;
 	bool needs_cache;		/* ENVELOPE/BODY/BODYSTRUCTURE asked */
+	bool needs_hcache;		/* header fields the header cache has */
 	/* UIDs whose \Seen this FETCH set (FLAGS must be reported). */
 	uint32_t *seen_set;
 	size_t n_seen_set;
@@ -64,10 +68,15 @@ static void flush_cache(struct imap_cmd *cmd, struct fetch_state *st)
 	bool tx = store_msg_cache_begin(mb) == 0;
 	for (size_t i = 0; i < st->n_cache; i++) {
 		struct cache_write *c = &st->cache[i];
-		(void)store_msg_set_cache(mb, c->uid, c->envelope, c->bodystructure, c->body);
+		if (c->envelope != NULL || c->bodystructure != NULL || c->body != NULL)
+			(void)store_msg_set_cache(mb, c->uid, c->envelope, c->bodystructure,
+						  c->body);
+		if (c->hcache != NULL)
+			(void)store_msg_set_headers(mb, c->uid, c->hcache, c->hcache_len);
 		free(c->envelope);
 		free(c->bodystructure);
 		free(c->body);
+		free(c->hcache);
 	}
 	if (tx)
 		(void)store_msg_cache_end(mb);
@@ -77,15 +86,24 @@ static void flush_cache(struct imap_cmd *cmd, struct fetch_state *st)
 /* Releases a message, keeping what it computed for the index. */
 static void release_md(struct fetch_state *st, struct imap_msgdata *md)
 {
-	if (md->cache_dirty) {
+	if (md->cache_dirty || md->hcache_dirty) {
 		st->cache = x_reallocarray(st->cache, st->n_cache + 1, sizeof(*st->cache));
 		struct cache_write *c = &st->cache[st->n_cache++];
+		memset(c, 0, sizeof(*c));
 		c->uid = md->uid;
-		c->envelope = md->envelope;
-		c->bodystructure = md->bodystructure;
-		c->body = md->body;
-		md->envelope = md->bodystructure = md->body = NULL;
-		md->cache_dirty = false;
+		if (md->cache_dirty) {
+			c->envelope = md->envelope;
+			c->bodystructure = md->bodystructure;
+			c->body = md->body;
+			md->envelope = md->bodystructure = md->body = NULL;
+			md->cache_dirty = false;
+		}
+		if (md->hcache_dirty) {
+			c->hcache = md->hcache;
+			c->hcache_len = md->hcache_len;
+			md->hcache = NULL;
+			md->hcache_dirty = false;
+		}
 	}
 	imap_msgdata_deinit(md);
 }
@@ -102,6 +120,7 @@ static void fetch_free(struct imap_cmd *cmd)
 			free(st->cache[i].envelope);
 			free(st->cache[i].bodystructure);
 			free(st->cache[i].body);
+			free(st->cache[i].hcache);
 		}
 	free(st->cache);
 	free(st->batch);
@@ -138,6 +157,8 @@ static int load_batch(struct imap_cmd *cmd, struct fetch_state *st)
 	size_t k = st->pos;
 	if (st->needs_cache)
 		store_msg_iter_init(&it, v->mb, st->uids[st->pos], st->uids[end - 1]);
+	else if (st->needs_hcache)
+		store_msg_iter_init_headers(&it, v->mb, st->uids[st->pos], st->uids[end - 1]);
 	else
 		store_msg_iter_init_light(&it, v->mb, st->uids[st->pos], st->uids[end - 1]);
 	while (k < end && store_msg_iter_next(&it, &m)) {
@@ -308,6 +329,26 @@ static int emit_item(struct imap_cmd *cmd, struct fetch_state *st, struct imap_m
 	case IMAP_FETCH_BINARY:
 	case IMAP_FETCH_BINARY_SIZE:
 		break;
+	}
+	if (it->kind == IMAP_FETCH_SECTION && it->sec.nparts == 0 &&
+	    it->sec.kind == MAIL_SECTION_HEADER_FIELDS) {
+		/* Whole-message header fields: from the header cache when it
+		 * has them all (no file read), else from the header section. */
+		const char *h;
+		size_t hlen;
+		const char *const *names = (const char *const *)it->sec.fields.v;
+		if (imap_msgdata_fields(md, names, it->sec.fields.n, &h, &hlen) < 0)
+			return -1;
+		struct buf filtered = BUF_INIT;
+		mail_header_filter(h, hlen, names, it->sec.fields.n, false, &filtered);
+		buf_append_str(o, it->label);
+		if (it->partial)
+			buf_appendf(o, "<%llu>", (unsigned long long)it->p_off);
+		buf_append_char(o, ' ');
+		write_literal_mem(st, it, filtered.data != NULL ? filtered.data : "", filtered.len,
+				  false);
+		buf_free(&filtered);
+		return 0;
 	}
 	struct mail_section_range r;
 	bool found;
@@ -586,6 +627,11 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_cmd *cmd)
 		enum imap_fetch_kind k = st->f.items[i].kind;
 		if (k == IMAP_FETCH_ENVELOPE || k == IMAP_FETCH_BODY || k == IMAP_FETCH_BODYSTRUCTURE)
 			st->needs_cache = true;
+		const struct mail_section *sec = &st->f.items[i].sec;
+		if (k == IMAP_FETCH_SECTION && sec->nparts == 0 &&
+		    sec->kind == MAIL_SECTION_HEADER_FIELDS &&
+		    mail_hcache_has_all((const char *const *)sec->fields.v, sec->fields.n))
+			st->needs_hcache = true;
 	}
 	if (imap_cmd_uidset(cmd, imap_arg_atom(&cmd->args[0]), cmd->uid, &st->uids, &st->n) < 0)
 		return IMAP_CMD_DONE;

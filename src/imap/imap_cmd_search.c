@@ -179,16 +179,18 @@ enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)
 	c->uses_modseq = search->uses_modseq;
 	if (search->uses_modseq)
 		s->condstore_used = true;
-	if (imap_search_heavy(search, s->view->count)) {
-		/* Message files are read in a helper thread. */
-		c->job = imap_search_run_async(s, search, search_done, cmd);
-		return IMAP_CMD_ASYNC;
-	}
 	uint32_t *uids;
 	size_t n;
 	uint64_t modseq;
-	int r = imap_search_run(s, search, &uids, &n, &modseq);
-	imap_search_free(search);
-	free(search);
+	int r;
+	if (imap_search_reads(search) == IMAP_SEARCH_INDEX) {
+		r = imap_search_run(s, search, &uids, &n, &modseq);
+		imap_search_free(search);
+		free(search);
+	} else {
+		r = imap_search_start(s, search, search_done, cmd, &c->job, &uids, &n, &modseq);
+		if (r > 0)
+			return IMAP_CMD_ASYNC;	/* message files read in a helper thread */
+	}
 	return search_reply(cmd, r, r < 0 ? NULL : uids, r < 0 ? 0 : n, modseq);
 }

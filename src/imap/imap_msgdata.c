@@ -4,6 +4,7 @@
  * untrusted and go through src/mail's parsers, which bound memory. */
 #include "imap_msgdata.h"
 #include "mail_bodystructure.h"
+#include "mail_hcache.h"
 #include "mail_header.h"
 #include "log.h"
 
@@ -36,6 +37,13 @@ void imap_msgdata_init(struct imap_msgdata *md, struct store_mailbox *mb,
 	md->envelope = dup_or_null(m->envelope);
 	md->bodystructure = dup_or_null(m->bodystructure);
 	md->body = dup_or_null(m->body);
+	if (m->headers != NULL) {
+		md->hcache = x_malloc(m->headers_len + 1);
+		memcpy(md->hcache, m->headers, m->headers_len);
+		md->hcache[m->headers_len] = '\0';
+		md->hcache_len = m->headers_len;
+	}
+	md->hcache_known = m->headers_known;
 	md->fd = -1;
 	buf_init(&md->header);
 }
@@ -45,9 +53,13 @@ void imap_msgdata_init_borrow(struct imap_msgdata *md, struct store_mailbox *mb,
 {
 	struct store_msg light = *m;
 	light.name = NULL;
+	light.headers = NULL;
 	imap_msgdata_init(md, mb, &light);
 	md->name = (char *)m->name;
 	md->name_borrowed = true;
+	md->hcache = (char *)m->headers;
+	md->hcache_len = m->headers_len;
+	md->hcache_borrowed = m->headers != NULL;
 }
 
 void imap_msgdata_deinit(struct imap_msgdata *md)
@@ -66,6 +78,8 @@ void imap_msgdata_deinit(struct imap_msgdata *md)
 	free(md->envelope);
 	free(md->bodystructure);
 	free(md->body);
+	if (!md->hcache_borrowed)
+		free(md->hcache);
 	memset(md, 0, sizeof(*md));
 	md->fd = -1;
 }
@@ -204,11 +218,40 @@ int imap_msgdata_bodystructure_str(struct imap_msgdata *md, bool extended, const
 	return 0;
 }
 
+bool imap_msgdata_fields_cached(const struct imap_msgdata *md, const char *const *names,
+				size_t n)
+{
+	return md->hcache != NULL && md->hcache_len > 0 && mail_hcache_has_all(names, n);
+}
+
+int imap_msgdata_fields(struct imap_msgdata *md, const char *const *names, size_t n,
+			const char **data_r, size_t *len_r)
+{
+	if (imap_msgdata_fields_cached(md, names, n)) {
+		*data_r = md->hcache;
+		*len_r = md->hcache_len;
+		return 0;
+	}
+	if (imap_msgdata_header(md, data_r, len_r) < 0)
+		return -1;
+	if (md->hcache == NULL && md->hcache_known) {
+		struct buf b = BUF_INIT;
+		/* A header cut at IMAP_HEADER_MAX is too long to cache. */
+		if (*len_r <= MAIL_HCACHE_HEADER_MAX)
+			mail_hcache_build(*data_r, *len_r, &b);
+		md->hcache_len = b.len;
+		md->hcache = b.len > 0 ? buf_steal(&b) : x_strdup("");
+		buf_free(&b);
+		md->hcache_dirty = true;
+	}
+	return 0;
+}
+
 char *imap_msgdata_header_get(struct imap_msgdata *md, const char *name)
 {
 	const char *h;
 	size_t len;
-	if (imap_msgdata_header(md, &h, &len) < 0)
+	if (imap_msgdata_fields(md, &name, 1, &h, &len) < 0)
 		return NULL;
 	return mail_header_get(h, len, name);
 }

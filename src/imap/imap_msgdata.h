@@ -32,6 +32,14 @@ struct imap_msgdata {
 	char *body;
 	bool cache_dirty;	/* computed strings to store back */
 	bool name_borrowed;
+	/* The header cache (mail_hcache.h): NULL = not made yet, length 0 =
+	 * header too long to cache. hcache_dirty: made here; a caller that
+ * wants it stored takes it (deinit does not write it). */
+	char *hcache;
+	size_t hcache_len;
+	bool hcache_known;	/* the row's cache was read (else not made) */
+	bool hcache_borrowed;	/* points into the row (not NUL-terminated) */
+	bool hcache_dirty;
 
 	int fd;
 	bool failed;		/* the file could not be read */
@@ -45,8 +53,9 @@ struct imap_msgdata {
 /* Copies what is needed from an index row. */
 void imap_msgdata_init(struct imap_msgdata *md, struct store_mailbox *mb,
 		       const struct store_msg *m);
-/* The same, borrowing the row's file name instead of copying it: md
- * must be deinitialised before the row's iterator moves on. */
+/* The same, borrowing the row's file name and header cache instead of
+ * copying them: md must be deinitialised before the row's iterator
+ * moves on. */
 void imap_msgdata_init_borrow(struct imap_msgdata *md, struct store_mailbox *mb,
 			      const struct store_msg *m);
 /* Writes computed ENVELOPE/BODYSTRUCTURE to the index, frees. */
@@ -66,5 +75,13 @@ int imap_msgdata_bodystructure_str(struct imap_msgdata *md, bool extended, const
 /* The unfolded value of a header field (first occurrence), or NULL;
  * caller frees. */
 char *imap_msgdata_header_get(struct imap_msgdata *md, const char *name);
+/* Header bytes to answer questions about the fields names[0..n): the
+ * header cache when it holds them all, else the whole header section
+ * (whose cache is then made, to be stored). */
+int imap_msgdata_fields(struct imap_msgdata *md, const char *const *names, size_t n,
+			const char **data_r, size_t *len_r);
+/* Whether the answer for names needs no file (the cache has them). */
+bool imap_msgdata_fields_cached(const struct imap_msgdata *md, const char *const *names,
+				size_t n);
 
 #endif

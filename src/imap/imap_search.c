@@ -7,6 +7,7 @@
 #include "mail_charset.h"
 #include "mail_date.h"
 #include "mail_fold.h"
+#include "mail_hcache.h"
 #include "mail_header.h"
 #include "mail_qp.h"
 #include "mail_rfc2047.h"
@@ -296,7 +297,9 @@ void imap_search_free(struct imap_search *search)
 	memset(search, 0, sizeof(*search));
 }
 
-/* Cheap keys first: the index row decides most messages. */
+/* Cheap keys first: the index row decides most messages, the header
+ * cache most of the rest. 0 = index row, 1 = header cache, 2 = other
+ * header fields, 3 = body. */
 static unsigned key_cost(const struct imap_search_key *k)
 {
 	switch (k->type) {
@@ -304,10 +307,11 @@ static unsigned key_cost(const struct imap_search_key *k)
 	case IMAP_SK_TEXT:
 		return 3;
 	case IMAP_SK_HEADER:
+		return k->field != NULL && mail_hcache_has(k->field) ? 1 : 2;
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:
-		return 2;
+		return 1;	/* Date */
 	case IMAP_SK_AND:
 	case IMAP_SK_OR:
 	case IMAP_SK_NOT: {
@@ -324,9 +328,10 @@ static unsigned key_cost(const struct imap_search_key *k)
 	}
 }
 
-bool imap_search_heavy(const struct imap_search *search, uint32_t messages)
+enum imap_search_reads imap_search_reads(const struct imap_search *search)
 {
-	return messages >= 50 && key_cost(&search->root) >= 2;
+	unsigned c = key_cost(&search->root);
+	return c == 0 ? IMAP_SEARCH_INDEX : c == 1 ? IMAP_SEARCH_HCACHE : IMAP_SEARCH_FILES;
 }
 
 static int cmp_cost(const void *a, const void *b)
@@ -415,8 +420,12 @@ static bool header_match(struct imap_msgdata *md, const struct imap_search_key *
 {
 	const char *h;
 	size_t len;
-	if (imap_msgdata_header(md, &h, &len) < 0)
+	if (k->field != NULL && mail_hcache_has(k->field)) {
+		if (imap_msgdata_fields(md, (const char *const *)&k->field, 1, &h, &len) < 0)
+			return false;
+	} else if (imap_msgdata_header(md, &h, &len) < 0) {
 		return false;
+	}
 	struct mail_header_iter it;
 	struct mail_header_field f;
 	mail_header_iter_init(&it, h, len);

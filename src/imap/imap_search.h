@@ -102,18 +102,27 @@ struct imap_session;
 int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t **uids_r,
 		    size_t *n_r, uint64_t *modseq_r);
 
-/* Whether the program reads message files (header or body keys) over
- * enough messages to be worth a helper thread. */
-bool imap_search_heavy(const struct imap_search *search, uint32_t messages);
+/* What evaluating the program reads besides the index row: nothing,
+ * only header fields the header cache holds, or message files. */
+enum imap_search_reads {
+	IMAP_SEARCH_INDEX,
+	IMAP_SEARCH_HCACHE,
+	IMAP_SEARCH_FILES,
+};
+enum imap_search_reads imap_search_reads(const struct imap_search *search);
 
 typedef void imap_search_done_cb(void *ctx, int ret, uint32_t *uids, size_t n, uint64_t modseq);
 struct imap_search_job;
-/* imap_search_run in the thread pool: the index rows are read on the
- * loop, the files in a helper thread (messages renamed meanwhile are
- * checked again on the loop). Takes search (heap-allocated; freed by
- * the job). cb runs from the loop and owns uids. */
-struct imap_search_job *imap_search_run_async(struct imap_session *s, struct imap_search *search,
-					      imap_search_done_cb *cb, void *ctx);
+/* Runs a program over the session's selected mailbox, reading message
+ * files in the thread pool when many must be read: the index rows are
+ * read on the loop, and those the row and header cache decide are
+ * evaluated there. Takes search (heap-allocated; freed here). Returns 0
+ * with the result as imap_search_run gives it, -1 on a store error, or
+ * 1 when a job was started (*job_r): then cb runs later from the loop
+ * and owns uids. */
+int imap_search_start(struct imap_session *s, struct imap_search *search,
+		      imap_search_done_cb *cb, void *ctx, struct imap_search_job **job_r,
+		      uint32_t **uids_r, size_t *n_r, uint64_t *modseq_r);
 /* The session went away: cb will not be called. */
 void imap_search_job_cancel(struct imap_search_job *job);
 

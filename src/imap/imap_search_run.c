@@ -1,6 +1,9 @@
 /* imap_search_run.c — running a SEARCH program over the selected
- * mailbox: one pass over the index rows in UID order, reading message
- * files only for header and body keys. Runs in the mail workers. */
+ * mailbox: one pass over the index rows in UID order. Keys on header
+ * fields the index caches (mail_hcache.h) are answered from the cache;
+ * messages without one, and keys on other fields or bodies, read the
+ * message file — in the thread pool when there are many. Header caches
+ * made on the way are stored in the index. Runs in the mail workers. */
 #include "imap_search.h"
 #include "imap_session.h"
 
@@ -13,8 +16,53 @@
 #include <unistd.h>
 #include "log.h"
 
-int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t **uids_r,
-		    size_t *n_r, uint64_t *modseq_r)
+/* Fewer messages than this to read from files: on the loop. */
+#define SEARCH_INLINE_FILES 50
+
+/* Header caches made by a search, stored once the index is not being
+ * iterated. */
+struct hcache_list {
+	uint32_t *uids;
+	char **data;
+	size_t *len;
+	size_t n, cap;
+};
+
+static void hcache_take(struct hcache_list *l, struct imap_msgdata *md)
+{
+	if (!md->hcache_dirty)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 64 : l->cap * 2;
+		l->uids = x_reallocarray(l->uids, l->cap, sizeof(*l->uids));
+		l->data = x_reallocarray(l->data, l->cap, sizeof(*l->data));
+		l->len = x_reallocarray(l->len, l->cap, sizeof(*l->len));
+	}
+	l->uids[l->n] = md->uid;
+	l->data[l->n] = md->hcache;
+	l->len[l->n++] = md->hcache_len;
+	md->hcache = NULL;
+	md->hcache_dirty = false;
+}
+
+static void hcache_store(struct store_mailbox *mb, struct hcache_list *l)
+{
+	if (mb != NULL && l->n > 0) {
+		bool tx = store_msg_cache_begin(mb) == 0;
+		for (size_t i = 0; i < l->n; i++)
+			(void)store_msg_set_headers(mb, l->uids[i], l->data[i], l->len[i]);
+		if (tx)
+			(void)store_msg_cache_end(mb);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		free(l->data[i]);
+	free(l->uids);
+	free(l->data);
+	free(l->len);
+	memset(l, 0, sizeof(*l));
+}
+
+static void setup(struct imap_session *s, struct imap_search *search)
 {
 	struct store_view *v = s->view;
 	search->count = v->count;
@@ -23,22 +71,54 @@ int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t
 	search->saved = s->searchres;
 	search->n_saved = s->n_searchres;
 	imap_search_prepare(search);
-	uint32_t *out = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t max_modseq = 0;
+}
+
+/* Growing UID result with the highest modseq. */
+struct result {
+	uint32_t *uids;
+	size_t n, cap;
+	uint64_t modseq;
+};
+
+static void result_add(struct result *r, uint32_t uid, uint64_t modseq)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap == 0 ? 64 : r->cap * 2;
+		r->uids = x_reallocarray(r->uids, r->cap, sizeof(uint32_t));
+	}
+	r->uids[r->n++] = uid;
+	if (modseq > r->modseq)
+		r->modseq = modseq;
+}
+
+static void iter_init(struct store_msg_iter *it, struct store_view *v,
+		      enum imap_search_reads reads)
+{
+	if (reads == IMAP_SEARCH_INDEX)
+		store_msg_iter_init_light(it, v->mb, v->uids[0], v->uids[v->count - 1]);
+	else
+		store_msg_iter_init_headers(it, v->mb, v->uids[0], v->uids[v->count - 1]);
+}
+
+int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t **uids_r,
+		    size_t *n_r, uint64_t *modseq_r)
+{
+	struct store_view *v = s->view;
+	setup(s, search);
 	*uids_r = NULL;
 	*n_r = 0;
 	*modseq_r = 0;
 	if (v->count == 0)
 		return 0;
-	const struct strv *kw = store_mailbox_keywords(v->mb);
 	struct strv keywords;
 	strv_init(&keywords);
-	strv_copy(&keywords, kw);
+	strv_copy(&keywords, store_mailbox_keywords(v->mb));
+	struct result res = { NULL, 0, 0, 0 };
+	struct hcache_list made = { NULL, NULL, NULL, 0, 0 };
 	struct store_msg_iter it;
 	struct store_msg m;
 	uint32_t i = 0;
-	store_msg_iter_init_light(&it, v->mb, v->uids[0], v->uids[v->count - 1]);
+	iter_init(&it, v, imap_search_reads(search));
 	while (store_msg_iter_next(&it, &m)) {
 		while (i < v->count && v->uids[i] < m.uid)
 			i++;
@@ -50,39 +130,37 @@ int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t
 		imap_msgdata_init_borrow(&md, v->mb, &m);
 		bool match = imap_search_match(search, &md, i + 1, store_view_is_recent(v, m.uid),
 					       &keywords);
-		/* Do not keep strings cached by a search: it computes none. */
+		/* Envelopes are not computed by a search; header caches are. */
 		md.cache_dirty = false;
+		hcache_take(&made, &md);
 		imap_msgdata_deinit(&md);
-		if (!match)
-			continue;
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			out = x_reallocarray(out, cap, sizeof(uint32_t));
-		}
-		out[n++] = m.uid;
-		if (m.modseq > max_modseq)
-			max_modseq = m.modseq;
+		if (match)
+			result_add(&res, m.uid, m.modseq);
 	}
 	strv_free(&keywords);
-	if (store_msg_iter_deinit(&it) < 0) {
-		free(out);
+	int ret = store_msg_iter_deinit(&it);
+	hcache_store(v->mb, &made);
+	if (ret < 0) {
+		free(res.uids);
 		return -1;
 	}
-	*uids_r = out;
-	*n_r = n;
-	*modseq_r = max_modseq;
+	*uids_r = res.uids;
+	*n_r = res.n;
+	*modseq_r = res.modseq;
 	return 0;
 }
 
-/* ---- in the thread pool ---- */
+/* ---- messages that read their files, maybe in the thread pool ---- */
 
 struct search_row {
-	struct store_msg m;	/* name = full path, owned; cached strings NULL */
+	struct store_msg m;	/* name = full path, owned; headers owned */
 	char *name;		/* file name, for the loop's retry */
 	uint32_t msn;
 	bool recent;
 	bool match;
 	bool retry;		/* file not found by name: check on the loop */
+	char *hcache;		/* header cache made in the thread */
+	size_t hcache_len;
 };
 
 struct imap_search_job {
@@ -91,71 +169,114 @@ struct imap_search_job {
 	struct imap_session *s;		/* NULL when cancelled */
 	struct imap_search *search;
 	struct search_row *rows;
-	size_t n;
+	size_t n, cap;
+	struct result pre;		/* matched on the loop from the index */
 	struct strv keywords;
 	imap_search_done_cb *cb;
 	void *ctx;
 	int ret;
 };
 
-static void job_work(uv_work_t *w)
+static void row_eval(struct imap_search_job *job, struct search_row *r, struct store_mailbox *mb)
 {
-	struct imap_search_job *job = w->data;
-	for (size_t i = 0; i < job->n && !atomic_load(&job->cancelled); i++) {
-		struct search_row *r = &job->rows[i];
-		struct imap_msgdata md;
+	struct imap_msgdata md;
+	struct store_msg m = r->m;
+	if (mb != NULL)
+		m.name = r->name;
+	imap_msgdata_init_borrow(&md, mb, &m);
+	if (mb == NULL) {
 		/* No store access off the loop: the file is opened by path. */
-		imap_msgdata_init_borrow(&md, NULL, &r->m);
 		md.fd = open(r->m.name, O_RDONLY | O_CLOEXEC);
 		if (md.fd < 0) {
 			r->retry = true;
 			md.failed = true;
-		} else {
-			r->match = imap_search_match(job->search, &md, r->msn, r->recent,
-						     &job->keywords);
 		}
-		md.cache_dirty = false;
-		imap_msgdata_deinit(&md);
 	}
+	if (!md.failed)
+		r->match = imap_search_match(job->search, &md, r->msn, r->recent, &job->keywords);
+	md.cache_dirty = false;
+	if (md.hcache_dirty) {
+		r->hcache = md.hcache;
+		r->hcache_len = md.hcache_len;
+		md.hcache = NULL;
+		md.hcache_dirty = false;
+	}
+	imap_msgdata_deinit(&md);
+}
+
+static void job_work(uv_work_t *w)
+{
+	struct imap_search_job *job = w->data;
+	for (size_t i = 0; i < job->n && !atomic_load(&job->cancelled); i++)
+		row_eval(job, &job->rows[i], NULL);
+}
+
+static void job_free(struct imap_search_job *job)
+{
+	for (size_t i = 0; i < job->n; i++) {
+		struct search_row *r = &job->rows[i];
+		free((char *)r->m.name);
+		free((char *)r->m.headers);
+		free(r->name);
+		free(r->hcache);
+	}
+	free(job->rows);
+	free(job->pre.uids);
+	strv_free(&job->keywords);
+	imap_search_free(job->search);
+	free(job->search);
+	free(job);
+}
+
+/* Merges the loop's matches and the rows' (both ascending), stores the
+ * header caches made, and hands the result over. */
+static void job_finish(struct imap_search_job *job, struct store_mailbox *mb, int status,
+		       uint32_t **uids_r, size_t *n_r, uint64_t *modseq_r)
+{
+	struct result res = { NULL, 0, 0, job->pre.modseq };
+	struct hcache_list made = { NULL, NULL, NULL, 0, 0 };
+	size_t a = 0;
+	for (size_t i = 0; i < job->n; i++) {
+		struct search_row *r = &job->rows[i];
+		if (mb != NULL && status == 0 && r->retry) {
+			/* Renamed (flags changed) meanwhile: the loop can follow. */
+			r->retry = false;
+			row_eval(job, r, mb);
+		}
+		if (r->hcache != NULL && mb != NULL) {
+			struct imap_msgdata md = { .uid = r->m.uid, .hcache = r->hcache,
+						   .hcache_len = r->hcache_len, .hcache_dirty = true };
+			r->hcache = NULL;
+			hcache_take(&made, &md);
+		}
+		if (!r->match)
+			continue;
+		while (a < job->pre.n && job->pre.uids[a] < r->m.uid)
+			result_add(&res, job->pre.uids[a++], 0);
+		result_add(&res, r->m.uid, r->m.modseq);
+	}
+	while (a < job->pre.n)
+		result_add(&res, job->pre.uids[a++], 0);
+	hcache_store(mb, &made);
+	*uids_r = res.uids != NULL ? res.uids : x_calloc(1, sizeof(uint32_t));
+	*n_r = res.n;
+	*modseq_r = res.modseq;
 }
 
 static void job_done(uv_work_t *w, int status)
 {
 	struct imap_search_job *job = w->data;
 	struct imap_session *s = job->s;
-	uint32_t *out = x_calloc(job->n + 1, sizeof(uint32_t));
-	size_t n = 0;
-	uint64_t max_modseq = 0;
-	for (size_t i = 0; i < job->n; i++) {
-		struct search_row *r = &job->rows[i];
-		if (s != NULL && status == 0 && r->retry && s->view != NULL) {
-			/* Renamed (flags changed) meanwhile: the loop can follow. */
-			struct store_msg m = r->m;
-			m.name = r->name;
-			struct imap_msgdata md;
-			imap_msgdata_init(&md, s->view->mb, &m);
-			r->match = imap_search_match(job->search, &md, r->msn, r->recent,
-						     &job->keywords);
-			md.cache_dirty = false;
-			imap_msgdata_deinit(&md);
-		}
-		if (r->match) {
-			out[n++] = r->m.uid;
-			if (r->m.modseq > max_modseq)
-				max_modseq = r->m.modseq;
-		}
-		free((char *)r->m.name);
-		free(r->name);
-	}
-	free(job->rows);
-	strv_free(&job->keywords);
-	imap_search_free(job->search);
-	free(job->search);
+	uint32_t *uids;
+	size_t n;
+	uint64_t modseq;
+	job_finish(job, s != NULL && s->view != NULL ? s->view->mb : NULL, status, &uids, &n,
+		   &modseq);
 	if (s != NULL)
-		job->cb(job->ctx, status == 0 ? job->ret : -1, out, n, max_modseq);
+		job->cb(job->ctx, status == 0 ? job->ret : -1, uids, n, modseq);
 	else
-		free(out);
-	free(job);
+		free(uids);
+	job_free(job);
 }
 
 void imap_search_job_cancel(struct imap_search_job *job)
@@ -164,8 +285,20 @@ void imap_search_job_cancel(struct imap_search_job *job)
 	job->s = NULL;
 }
 
-struct imap_search_job *imap_search_run_async(struct imap_session *s, struct imap_search *search,
-					      imap_search_done_cb *cb, void *ctx)
+static struct search_row *row_add(struct imap_search_job *job)
+{
+	if (job->n == job->cap) {
+		job->cap = job->cap == 0 ? 64 : job->cap * 2;
+		job->rows = x_reallocarray(job->rows, job->cap, sizeof(*job->rows));
+	}
+	struct search_row *r = &job->rows[job->n++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+int imap_search_start(struct imap_session *s, struct imap_search *search,
+		      imap_search_done_cb *cb, void *ctx, struct imap_search_job **job_r,
+		      uint32_t **uids_r, size_t *n_r, uint64_t *modseq_r)
 {
 	struct store_view *v = s->view;
 	struct imap_search_job *job = x_calloc(1, sizeof(*job));
@@ -173,20 +306,15 @@ struct imap_search_job *imap_search_run_async(struct imap_session *s, struct ima
 	job->search = search;
 	job->cb = cb;
 	job->ctx = ctx;
-	search->count = v->count;
-	search->max_uid = v->count > 0 ? v->uids[v->count - 1] : 0;
-	search->now = time(NULL);
-	search->saved = s->searchres;
-	search->n_saved = s->n_searchres;
-	imap_search_prepare(search);
+	setup(s, search);
 	strv_init(&job->keywords);
 	strv_copy(&job->keywords, store_mailbox_keywords(v->mb));
-	job->rows = x_calloc(v->count + 1, sizeof(*job->rows));
+	enum imap_search_reads reads = imap_search_reads(search);
 	if (v->count > 0) {
 		struct store_msg_iter it;
 		struct store_msg m;
 		uint32_t i = 0;
-		store_msg_iter_init_light(&it, v->mb, v->uids[0], v->uids[v->count - 1]);
+		iter_init(&it, v, reads);
 		while (store_msg_iter_next(&it, &m)) {
 			while (i < v->count && v->uids[i] < m.uid)
 				i++;
@@ -194,14 +322,42 @@ struct imap_search_job *imap_search_run_async(struct imap_session *s, struct ima
 				break;
 			if (v->uids[i] != m.uid || store_view_is_expunged(v, m.uid))
 				continue;
-			struct search_row *r = &job->rows[job->n++];
+			bool recent = store_view_is_recent(v, m.uid);
+			if (reads != IMAP_SEARCH_FILES &&
+			    (reads == IMAP_SEARCH_INDEX || (m.headers != NULL && m.headers_len > 0))) {
+				/* The row and its header cache decide. */
+				struct imap_msgdata md;
+				imap_msgdata_init_borrow(&md, v->mb, &m);
+				if (imap_search_match(search, &md, i + 1, recent, &job->keywords))
+					result_add(&job->pre, m.uid, m.modseq);
+				md.cache_dirty = false;
+				imap_msgdata_deinit(&md);
+				continue;
+			}
+			struct search_row *r = row_add(job);
 			r->m = m;
 			r->m.name = store_msg_path(v->mb, m.name);
+			if (m.headers != NULL) {
+				char *h = x_malloc(m.headers_len + 1);
+				memcpy(h, m.headers, m.headers_len);
+				r->m.headers = h;
+			}
 			r->name = x_strdup(m.name);
 			r->msn = i + 1;
-			r->recent = store_view_is_recent(v, m.uid);
+			r->recent = recent;
 		}
 		job->ret = store_msg_iter_deinit(&it);
+	}
+	if (job->n < SEARCH_INLINE_FILES || job->ret < 0) {
+		/* Few files to read: here and now. */
+		for (size_t i = 0; i < job->n && job->ret == 0; i++)
+			row_eval(job, &job->rows[i], v->mb);
+		int ret = job->ret;
+		job_finish(job, v->mb, 0, uids_r, n_r, modseq_r);
+		if (ret < 0)
+			x_free(uids_r);
+		job_free(job);
+		return ret < 0 ? -1 : 0;
 	}
 	/* The saved result is read in the thread: keep a private copy. */
 	if (search->n_saved > 0) {
@@ -213,5 +369,6 @@ struct imap_search_job *imap_search_run_async(struct imap_session *s, struct ima
 	job->work.data = job;
 	if (uv_queue_work(s->server->loop, &job->work, job_work, job_done) != 0)
 		log_fatal("uv_queue_work failed");
-	return job;
+	*job_r = job;
+	return 1;
 }

@@ -16,6 +16,7 @@
  *   store_watch.h    change notification (inotify) for IDLE
  *   store_lock.h     the exclusive POP3 maildrop lock
  *   store_rebuild.h  rebuild the index from the Maildir
+ *   store_hcache.h   the header cache and its background fill
  */
 #ifndef CORREU_STORE_H
 #define CORREU_STORE_H
@@ -28,5 +29,6 @@
 #include "store_view.h"
 #include "store_watch.h"
 #include "store_lock.h"
+#include "store_hcache.h"
 
 #endif

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The messages whose header cache the background fill has yet to do. */
+#define HEADERS_INDEX "CREATE INDEX IF NOT EXISTS message_noheaders ON message(id) " \
+	"WHERE headers IS NULL;"
+
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
 	"CREATE TABLE IF NOT EXISTS mailbox("
@@ -44,8 +48,10 @@ static const char *const schema =
 	" modseq INTEGER NOT NULL,"
 	" envelope TEXT,"
 	" bodystructure TEXT,"
-	" body TEXT);"
+	" body TEXT,"
+	" headers BLOB);"	/* mail_hcache.h; NULL = not yet, '' = too long */
 	"CREATE INDEX IF NOT EXISTS message_modseq ON message(mailbox, modseq);"
+	HEADERS_INDEX
 	"CREATE TABLE IF NOT EXISTS expunged("
 	" mailbox INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL,"
 	" PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
@@ -69,7 +75,7 @@ static const char *const schema =
 	"  WHERE id = NEW.mailbox; END;";
 
 #define MSG_COLS "uid, name, flags, keywords, idate, itz, sdate, size, modseq, " \
-	"envelope, bodystructure, body"
+	"envelope, bodystructure, body, headers"
 #define MB_COLS "id, name, uidvalidity, uidnext, modseq, vanished_modseq, recent_uid, " \
 	"special, guid, keywords, new_mtime, cur_mtime, messages, unseen, deleted, size"
 
@@ -92,8 +98,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MB_COUNTS] = "SELECT messages, unseen, deleted, size, uidnext, modseq "
 		"FROM mailbox WHERE id = ?1",
 	[STMT_MSG_INSERT] = "INSERT INTO message(id, mailbox, uid, name, flags, keywords, "
-		"idate, itz, sdate, size, modseq, envelope, bodystructure, body) "
-		"VALUES(?1 * 4294967296 + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		"idate, itz, sdate, size, modseq, envelope, bodystructure, body, headers) "
+		"VALUES(?1 * 4294967296 + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+		"?14)",
 	[STMT_MSG_DELETE] = "DELETE FROM message WHERE id = ?1 * 4294967296 + ?2",
 	[STMT_MSG_DELETE_MAILBOX] = "DELETE FROM message WHERE id BETWEEN ?1 * 4294967296 "
 		"AND ?1 * 4294967296 + 4294967295",
@@ -108,6 +115,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MSG_SET_NAME] = "UPDATE message SET name = ?3 WHERE id = ?1 * 4294967296 + ?2",
 	[STMT_MSG_SET_CACHE] = "UPDATE message SET envelope = ?3, bodystructure = ?4, body = ?5 "
 		"WHERE id = ?1 * 4294967296 + ?2",
+	[STMT_MSG_SET_HEADERS] = "UPDATE message SET headers = ?3 WHERE id = ?1 * 4294967296 + ?2",
+	[STMT_MSG_FILL_HEADERS] = "UPDATE message SET headers = ?3 WHERE id = ?1 * 4294967296 + ?2 "
+		"AND headers IS NULL",
+	[STMT_MSG_NO_HEADERS] = "SELECT uid, name FROM message WHERE id BETWEEN ?1 * 4294967296 + ?2 "
+		"AND ?1 * 4294967296 + 4294967295 AND headers IS NULL ORDER BY id LIMIT ?3",
 	[STMT_MSG_NAMES] = "SELECT uid, name, flags FROM message WHERE id BETWEEN "
 		"?1 * 4294967296 AND ?1 * 4294967296 + 4294967295",
 	[STMT_EXP_INSERT] = "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?1, ?2, ?3)",
@@ -119,6 +131,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_USER_SIZE] = "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(messages), 0) FROM mailbox",
 	[STMT_MSG_FIRST_UNSEEN] = "SELECT uid FROM message WHERE id BETWEEN ?1 * 4294967296 "
 		"AND ?1 * 4294967296 + 4294967295 AND (flags & 1) = 0 ORDER BY id LIMIT 1",
+	[STMT_BEGIN] = "BEGIN",
+	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_MSG_COUNT_FROM] = "SELECT COUNT(*) FROM message WHERE id BETWEEN "
 		"?1 * 4294967296 + ?2 AND ?1 * 4294967296 + 4294967295",
 };
@@ -152,6 +168,28 @@ int store_index_exec(struct store_index *idx, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+/* Version 1 lacked the header cache. 0, or -1 (then rebuilt). */
+static int migrate_v1(struct store_index *idx)
+{
+	if (store_index_exec(idx, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	int64_t v = store_index_meta_get(idx, "version", 0);
+	int ret = 0;
+	if (v == 1) {
+		char *sql = x_asprintf("ALTER TABLE message ADD COLUMN headers BLOB; %s "
+				       "UPDATE meta SET value = %d WHERE key = 'version';",
+				       HEADERS_INDEX, STORE_INDEX_VERSION);
+		ret = store_index_exec(idx, sql);
+		free(sql);
+	} else if (v != STORE_INDEX_VERSION) {
+		ret = -1;
+	}
+	if (ret == 0 && store_index_exec(idx, "COMMIT") == 0)
+		return 0;
+	(void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 int store_index_open(const char *path, bool create, struct store_index **idx_r,
@@ -207,6 +245,9 @@ int store_index_open(const char *path, bool create, struct store_index **idx_r,
 			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			goto bad;
 		}
+	} else if (version == 1 && migrate_v1(idx) == 0) {
+		/* The header cache column: filled lazily from now on. */
+		log_info("index %s: added the header cache", path);
 	} else if (version != STORE_INDEX_VERSION) {
 		snprintf(errbuf, sizeof(errbuf), "%s: index version %lld, expected %d", path,
 			 (long long)version, STORE_INDEX_VERSION);
@@ -237,6 +278,8 @@ void store_index_close(struct store_index **idxp)
 	for (size_t i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(idx->stmts[i]);
 	sqlite3_finalize(idx->data_version_st);
+	for (size_t i = 0; i < STORE_ITER_KINDS; i++)
+		sqlite3_finalize(idx->iter_st[i]);
 	sqlite3_close(idx->db);
 	free(idx->path);
 	free(idx);
@@ -272,12 +315,36 @@ int store_index_exec_stmt(struct store_index *idx, sqlite3_stmt *st)
 	return 0;
 }
 
+/* Runs a cached transaction statement. 0 or -1 (logged). */
+static int txn_stmt(struct store_index *idx, enum store_stmt s)
+{
+	sqlite3_stmt *st = store_index_stmt(idx, s);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		if (rc_corrupt(rc))
+			idx->corrupt = true;
+		if (idx->write_depth > 0)
+			idx->failed = true;
+		log_error("index %s: %s: %s", idx->path, stmt_sql[s], sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void rollback(struct store_index *idx)
+{
+	if (!sqlite3_get_autocommit(idx->db))
+		(void)txn_stmt(idx, STMT_ROLLBACK);
+}
+
 int store_index_begin_write(struct store_index *idx)
 {
+	i_assert(idx->read_depth == 0);
 	if (idx->write_depth++ > 0)
 		return 0;
 	idx->failed = false;
-	if (store_index_exec(idx, "BEGIN IMMEDIATE") < 0) {
+	if (txn_stmt(idx, STMT_BEGIN_IMMEDIATE) < 0) {
 		idx->write_depth = 0;
 		return -1;
 	}
@@ -290,12 +357,12 @@ int store_index_commit(struct store_index *idx)
 	if (--idx->write_depth > 0)
 		return idx->failed ? -1 : 0;
 	if (idx->failed) {
-		(void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+		rollback(idx);
 		idx->failed = false;
 		return -1;
 	}
-	if (store_index_exec(idx, "COMMIT") < 0) {
-		(void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+	if (txn_stmt(idx, STMT_COMMIT) < 0) {
+		rollback(idx);
 		idx->failed = false;
 		return -1;
 	}
@@ -308,8 +375,27 @@ void store_index_rollback(struct store_index *idx)
 	idx->failed = true;
 	if (--idx->write_depth > 0)
 		return;
-	(void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback(idx);
 	idx->failed = false;
+}
+
+int store_index_begin_read(struct store_index *idx)
+{
+	if (idx->write_depth > 0 || idx->read_depth++ > 0)
+		return 0;
+	if (txn_stmt(idx, STMT_BEGIN) < 0) {
+		idx->read_depth = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void store_index_end_read(struct store_index *idx)
+{
+	if (idx->write_depth > 0 || idx->read_depth == 0 || --idx->read_depth > 0)
+		return;
+	if (!sqlite3_get_autocommit(idx->db))
+		(void)txn_stmt(idx, STMT_COMMIT);
 }
 
 bool store_index_replaced(struct store_index *idx)

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define STORE_INDEX_FILE "correu-index.sqlite"
-#define STORE_INDEX_VERSION 1
+#define STORE_INDEX_VERSION 2
 /* Per-folder file that lets a rebuild keep UIDVALIDITY, UIDNEXT and the
  * MAILBOXID: "uidvalidity uidnext guid\n". */
 #define STORE_STATE_FILE "correu-uidvalidity"
@@ -48,6 +48,9 @@ enum store_stmt {
 	STMT_MSG_SET_FLAGS,
 	STMT_MSG_SET_NAME,
 	STMT_MSG_SET_CACHE,
+	STMT_MSG_SET_HEADERS,
+	STMT_MSG_NO_HEADERS,
+	STMT_MSG_FILL_HEADERS,
 	STMT_MSG_NAMES,
 	STMT_EXP_INSERT,
 	STMT_EXP_SINCE,
@@ -58,17 +61,27 @@ enum store_stmt {
 	STMT_USER_SIZE,
 	STMT_MSG_COUNT_FROM,
 	STMT_MSG_FIRST_UNSEEN,
+	STMT_BEGIN,
+	STMT_BEGIN_IMMEDIATE,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
 	STMT_COUNT
 };
+
+#define STORE_ITER_KINDS 4
 
 struct store_index {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char *path;
 	int write_depth;	/* nesting of store_index_begin_write */
+	int read_depth;		/* nesting of store_index_begin_read */
 	bool failed;		/* an error inside the current write txn */
 	bool corrupt;		/* SQLITE_CORRUPT/NOTADB seen: rebuild */
 	sqlite3_stmt *data_version_st;
+	/* Message iterator statements (store_msg.c), reused when free. */
+	sqlite3_stmt *iter_st[STORE_ITER_KINDS];
+	bool iter_busy[STORE_ITER_KINDS];
 	uint64_t ino;			/* of the file when opened */
 };
 
@@ -90,6 +103,11 @@ int store_index_exec(struct store_index *idx, const char *sql);
 /* BEGIN IMMEDIATE (waits for other writers up to the busy timeout);
  * nested calls only count. 0 or -1. */
 int store_index_begin_write(struct store_index *idx);
+/* A read transaction: one snapshot (and one WAL read lock) for several
+ * statements. Nests, and does nothing inside a write transaction; no
+ * write transaction may begin inside one. 0 or -1. */
+int store_index_begin_read(struct store_index *idx);
+void store_index_end_read(struct store_index *idx);
 /* Commits the outermost level; if anything failed inside, rolls back
  * and returns -1. */
 int store_index_commit(struct store_index *idx);

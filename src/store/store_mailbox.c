@@ -499,6 +499,8 @@ static int rename_inbox(struct store_user *user, const char *to)
 		sqlite3_bind_text(st, 11, m.envelope, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 12, m.bodystructure, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 13, m.body, -1, SQLITE_TRANSIENT);
+		if (m.headers != NULL)
+			sqlite3_bind_blob(st, 14, m.headers, (int)m.headers_len, SQLITE_TRANSIENT);
 		(void)store_index_exec_stmt(user->idx, st);
 		st = store_index_stmt(user->idx, STMT_EXP_INSERT);
 		sqlite3_bind_int64(st, 1, src->id);

@@ -19,9 +19,9 @@
 #define STORE_EXPUNGED_KEEP 50000
 
 #define MSG_SELECT "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, " \
-	"envelope, bodystructure, body FROM message "
+	"envelope, bodystructure, body, headers FROM message "
 
-static void row_to_msg(sqlite3_stmt *st, struct store_msg *m)
+static void row_to_msg(sqlite3_stmt *st, struct store_msg *m, bool headers)
 {
 	m->uid = (uint32_t)sqlite3_column_int64(st, 0);
 	m->name = (const char *)sqlite3_column_text(st, 1);
@@ -35,51 +35,99 @@ static void row_to_msg(sqlite3_stmt *st, struct store_msg *m)
 	m->envelope = (const char *)sqlite3_column_text(st, 9);
 	m->bodystructure = (const char *)sqlite3_column_text(st, 10);
 	m->body = (const char *)sqlite3_column_text(st, 11);
+	m->headers = sqlite3_column_blob(st, 12);
+	m->headers_len = (size_t)sqlite3_column_bytes(st, 12);
+	if (m->headers == NULL && sqlite3_column_type(st, 12) != SQLITE_NULL)
+		m->headers = "";	/* an empty blob: too long to cache */
+	m->headers_known = headers;
 }
 
-static sqlite3_stmt *prepare(struct store_mailbox *mb, const char *sql)
+enum iter_kind { ITER_FULL, ITER_LIGHT, ITER_HEADERS, ITER_CHANGED };
+
+#define ITER_RANGE "WHERE id BETWEEN ?1 * 4294967296 + ?2 AND ?1 * 4294967296 + ?3 ORDER BY id"
+static const char *const iter_sql[STORE_ITER_KINDS] = {
+	[ITER_FULL] = MSG_SELECT ITER_RANGE,
+	[ITER_LIGHT] = "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, "
+		"NULL, NULL, NULL, NULL FROM message " ITER_RANGE,
+	[ITER_HEADERS] = "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, "
+		"NULL, NULL, NULL, headers FROM message " ITER_RANGE,
+	[ITER_CHANGED] = MSG_SELECT "WHERE mailbox = ?1 AND modseq > ?2 ORDER BY id",
+};
+
+/* The kind's cached statement when no other iteration uses it (two can
+ * run at once, nested), else a private one. */
+static void iter_start(struct store_msg_iter *it, struct store_mailbox *mb, enum iter_kind kind)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(mb->user->idx->db, sql, -1, &st, NULL) != SQLITE_OK)
-		log_panic("index: cannot prepare \"%s\": %s", sql,
-			  sqlite3_errmsg(mb->user->idx->db));
-	return st;
+	struct store_index *idx = mb->user->idx;
+	it->mb = mb;
+	it->failed = false;
+	it->headers = kind != ITER_LIGHT;
+	it->slot = -1;
+	it->st = NULL;
+	if (!idx->iter_busy[kind]) {
+		if (idx->iter_st[kind] == NULL &&
+		    sqlite3_prepare_v3(idx->db, iter_sql[kind], -1, SQLITE_PREPARE_PERSISTENT,
+				       &idx->iter_st[kind], NULL) != SQLITE_OK)
+			idx->iter_st[kind] = NULL;
+		if (idx->iter_st[kind] != NULL) {
+			idx->iter_busy[kind] = true;
+			it->slot = (int)kind;
+			it->st = idx->iter_st[kind];
+			sqlite3_reset(it->st);
+			sqlite3_clear_bindings(it->st);
+			return;
+		}
+	}
+	if (sqlite3_prepare_v2(idx->db, iter_sql[kind], -1, &it->st, NULL) != SQLITE_OK)
+		log_panic("index: cannot prepare \"%s\": %s", iter_sql[kind], sqlite3_errmsg(idx->db));
+}
+
+static void iter_range(struct store_msg_iter *it, struct store_mailbox *mb,
+		       enum iter_kind kind, uint32_t first_uid, uint32_t last_uid)
+{
+	iter_start(it, mb, kind);
+	sqlite3_bind_int64(it->st, 1, mb->id);
+	sqlite3_bind_int64(it->st, 2, first_uid);
+	sqlite3_bind_int64(it->st, 3, last_uid);
 }
 
 void store_msg_iter_init(struct store_msg_iter *it, struct store_mailbox *mb,
 			 uint32_t first_uid, uint32_t last_uid)
 {
-	/* Own statement: iterations of different sessions may interleave. */
-	it->mb = mb;
-	it->owned = true;
-	it->st = prepare(mb, MSG_SELECT "WHERE id BETWEEN ?1 * 4294967296 + ?2 "
-			 "AND ?1 * 4294967296 + ?3 ORDER BY id");
-	sqlite3_bind_int64(it->st, 1, mb->id);
-	sqlite3_bind_int64(it->st, 2, first_uid);
-	sqlite3_bind_int64(it->st, 3, last_uid);
+	iter_range(it, mb, ITER_FULL, first_uid, last_uid);
 }
 
 void store_msg_iter_init_light(struct store_msg_iter *it, struct store_mailbox *mb,
 			       uint32_t first_uid, uint32_t last_uid)
 {
-	it->mb = mb;
-	it->owned = true;
-	it->st = prepare(mb, "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, "
-			 "NULL, NULL, NULL FROM message WHERE id BETWEEN ?1 * 4294967296 + ?2 "
-			 "AND ?1 * 4294967296 + ?3 ORDER BY id");
-	sqlite3_bind_int64(it->st, 1, mb->id);
-	sqlite3_bind_int64(it->st, 2, first_uid);
-	sqlite3_bind_int64(it->st, 3, last_uid);
+	iter_range(it, mb, ITER_LIGHT, first_uid, last_uid);
+}
+
+void store_msg_iter_init_headers(struct store_msg_iter *it, struct store_mailbox *mb,
+				 uint32_t first_uid, uint32_t last_uid)
+{
+	iter_range(it, mb, ITER_HEADERS, first_uid, last_uid);
 }
 
 void store_msg_iter_init_changed(struct store_msg_iter *it, struct store_mailbox *mb,
 				 uint64_t modseq)
 {
-	it->mb = mb;
-	it->owned = true;
-	it->st = prepare(mb, MSG_SELECT "WHERE mailbox = ?1 AND modseq > ?2 ORDER BY id");
+	iter_start(it, mb, ITER_CHANGED);
 	sqlite3_bind_int64(it->st, 1, mb->id);
 	sqlite3_bind_int64(it->st, 2, (sqlite3_int64)modseq);
+}
+
+static void iter_release(struct store_msg_iter *it)
+{
+	if (it->st == NULL)
+		return;
+	if (it->slot >= 0) {
+		sqlite3_reset(it->st);
+		it->mb->user->idx->iter_busy[it->slot] = false;
+	} else {
+		sqlite3_finalize(it->st);
+	}
+	it->st = NULL;
 }
 
 bool store_msg_iter_next(struct store_msg_iter *it, struct store_msg *msg_r)
@@ -88,25 +136,21 @@ bool store_msg_iter_next(struct store_msg_iter *it, struct store_msg *msg_r)
 		return false;
 	int rc = sqlite3_step(it->st);
 	if (rc == SQLITE_ROW) {
-		row_to_msg(it->st, msg_r);
+		row_to_msg(it->st, msg_r, it->headers);
 		return true;
 	}
 	if (rc != SQLITE_DONE) {
 		store_index_error(it->mb->user->idx, rc, "message iteration");
-		it->owned = false;	/* remember the failure */
+		it->failed = true;
 	}
-	sqlite3_finalize(it->st);
-	it->st = NULL;
+	iter_release(it);
 	return false;
 }
 
 int store_msg_iter_deinit(struct store_msg_iter *it)
 {
-	bool ok = it->owned;
-	if (it->st != NULL)
-		sqlite3_finalize(it->st);
-	it->st = NULL;
-	return ok ? 0 : -1;
+	iter_release(it);
+	return it->failed ? -1 : 0;
 }
 
 int store_msg_get(struct store_mailbox *mb, uint32_t uid, struct store_msg *msg_r)
@@ -116,7 +160,7 @@ int store_msg_get(struct store_mailbox *mb, uint32_t uid, struct store_msg *msg_
 	sqlite3_bind_int64(st, 2, uid);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		row_to_msg(st, msg_r);
+		row_to_msg(st, msg_r, true);
 		return 1;	/* the row stays readable until the next reset */
 	}
 	sqlite3_reset(st);
@@ -195,6 +239,16 @@ int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *enve
 	free(kb);
 	free(kbo);
 	return ret;
+}
+
+int store_msg_set_headers(struct store_mailbox *mb, uint32_t uid, const void *data, size_t len)
+{
+	struct store_index *idx = mb->user->idx;
+	sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_SET_HEADERS);
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_blob(st, 3, len > 0 ? data : "", (int)len, SQLITE_STATIC);
+	return store_index_exec_stmt(idx, st);
 }
 
 int store_msg_cache_begin(struct store_mailbox *mb)
@@ -474,6 +528,12 @@ static int copy_link(struct copy_job *job, const uint32_t *uids, size_t n)
 		char *env = m.envelope != NULL ? x_strdup(m.envelope) : NULL;
 		char *bs = m.bodystructure != NULL ? x_strdup(m.bodystructure) : NULL;
 		char *body = m.body != NULL ? x_strdup(m.body) : NULL;
+		char *hdrs = NULL;
+		size_t hdrs_len = m.headers_len;
+		if (m.headers != NULL) {
+			hdrs = x_malloc(hdrs_len + 1);
+			memcpy(hdrs, m.headers, hdrs_len);
+		}
 		sqlite3_reset(store_index_stmt(idx, STMT_MSG_GET));
 		/* Keywords are per mailbox: translate the bits by name. */
 		uint64_t kw = 0;
@@ -517,6 +577,8 @@ static int copy_link(struct copy_job *job, const uint32_t *uids, size_t n)
 			sqlite3_bind_text(st, 11, env, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 12, bs, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 13, body, -1, SQLITE_STATIC);
+			if (hdrs != NULL)
+				sqlite3_bind_blob(st, 14, hdrs, (int)hdrs_len, SQLITE_STATIC);
 			if (store_index_exec_stmt(idx, st) < 0)
 				ret = -1;
 			job->src_uids[job->n_done] = uids[i];
@@ -527,6 +589,7 @@ static int copy_link(struct copy_job *job, const uint32_t *uids, size_t n)
 		free(env);
 		free(bs);
 		free(body);
+		free(hdrs);
 	}
 	buf_free(&base);
 	buf_free(&name);

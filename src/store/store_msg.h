@@ -29,6 +29,11 @@ struct store_msg {
 	const char *envelope;	/* cached, or NULL */
 	const char *bodystructure;
 	const char *body;
+	/* The header cache (mail_hcache.h): NULL if not made yet; length 0
+	 * if the header is too long to cache (read the file). */
+	const char *headers;
+	size_t headers_len;
+	bool headers_known;	/* false: not read (light iterators) */
 };
 
 /* Iterates the messages with first_uid <= UID <= last_uid, in UID order
@@ -36,7 +41,9 @@ struct store_msg {
 struct store_msg_iter {
 	struct store_mailbox *mb;
 	sqlite3_stmt *st;
-	bool owned;
+	int slot;		/* index of a cached statement, or -1 */
+	bool failed;
+	bool headers;		/* the header cache is read */
 };
 void store_msg_iter_init(struct store_msg_iter *it, struct store_mailbox *mb,
 			 uint32_t first_uid, uint32_t last_uid);
@@ -44,6 +51,9 @@ void store_msg_iter_init(struct store_msg_iter *it, struct store_mailbox *mb,
  * are NULL): cheaper for flags, sizes, dates. */
 void store_msg_iter_init_light(struct store_msg_iter *it, struct store_mailbox *mb,
 			       uint32_t first_uid, uint32_t last_uid);
+/* The same with only the header cache among the cached strings. */
+void store_msg_iter_init_headers(struct store_msg_iter *it, struct store_mailbox *mb,
+				 uint32_t first_uid, uint32_t last_uid);
 void store_msg_iter_init_changed(struct store_msg_iter *it, struct store_mailbox *mb,
 				 uint64_t modseq);
 bool store_msg_iter_next(struct store_msg_iter *it, struct store_msg *msg_r);
@@ -68,7 +78,10 @@ char *store_msg_path(const struct store_mailbox *mb, const char *name);
 int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *envelope,
 			const char *bodystructure, const char *body);
 
-/* Groups store_msg_set_cache calls into one index transaction. Only
+/* Stores a message's header cache (len 0: too long to cache). */
+int store_msg_set_headers(struct store_mailbox *mb, uint32_t uid, const void *data, size_t len);
+
+/* Groups store_msg_set_cache and store_msg_set_headers calls into one index transaction. Only
  * within one loop turn, never across an asynchronous step. */
 int store_msg_cache_begin(struct store_mailbox *mb);
 int store_msg_cache_end(struct store_mailbox *mb);

@@ -31,6 +31,8 @@ struct store_user {
 	bool notify_pending;
 	bool changed;			/* we wrote: touch the notify file */
 	struct store_ckpt *ckpt;	/* WAL checkpoint running in the pool */
+	struct store_fill *fill;	/* header cache fill (store_hcache.c) */
+	uv_timer_t *linger;		/* set while open without sessions */
 };
 
 struct store_mailbox {

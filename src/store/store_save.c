@@ -7,6 +7,7 @@
 #include "store_maildir.h"
 #include "fsutil.h"
 #include "log.h"
+#include "mail_hcache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@ struct store_save {
 	enum store_error error;
 	store_save_cb *cb;
 	void *ctx;
+	struct mail_hcache_collector hc;	/* the header, for the cache */
 };
 
 struct store_save *store_save_begin(struct store_mailbox *mb)
@@ -48,6 +50,7 @@ struct store_save *store_save_begin(struct store_mailbox *mb)
 		*comma = '\0';
 	struct store_save *save = x_calloc(1, sizeof(*save));
 	save->mb = mb;
+	mail_hcache_collector_init(&save->hc);
 	save->tmp_path = x_asprintf("%s/tmp/%s", mb->path, name);
 	free(name);
 	save->fd = open(save->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -71,6 +74,7 @@ int store_save_write(struct store_save *save, const void *data, size_t len)
 		return -1;
 	}
 	save->size += len;
+	mail_hcache_collector_feed(&save->hc, data, len);
 	return 0;
 }
 
@@ -90,6 +94,7 @@ static void save_free(struct store_save *save)
 	for (size_t i = 0; i < save->n_keywords; i++)
 		free(save->keywords[i]);
 	free(save->keywords);
+	mail_hcache_collector_free(&save->hc);
 	free(save);
 }
 
@@ -189,7 +194,13 @@ static int save_commit(struct store_save *save)
 	sqlite3_bind_int64(st, 8, time(NULL));
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)save->size);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)modseq);
+	struct buf hdrs = BUF_INIT;
+	if (mail_hcache_collector_finish(&save->hc, &hdrs))
+		sqlite3_bind_blob(st, 14, hdrs.data, (int)hdrs.len, SQLITE_STATIC);
+	else
+		sqlite3_bind_blob(st, 14, "", 0, SQLITE_STATIC);
 	(void)store_index_exec_stmt(idx, st);
+	buf_free(&hdrs);
 	buf_free(&fname);
 	store_mailbox_note_mtimes(mb);
 	if (store_index_commit(idx) < 0) {

@@ -56,6 +56,7 @@ struct sync_ctx {
 	bool uidnext_dirty;
 	bool changed;
 	bool trust_uids;	/* rebuild: U= values are the truth */
+	bool adopted;		/* new messages: their header caches to fill */
 	struct buf path, path2, name;
 };
 
@@ -102,6 +103,7 @@ static int insert_row(struct sync_ctx *ctx, uint32_t uid, const char *name, uint
 	sqlite3_bind_int64(s, 8, ctx->trust_uids ? st->st_mtim.tv_sec : time(NULL));
 	sqlite3_bind_int64(s, 9, st->st_size);
 	sqlite3_bind_int64(s, 10, (sqlite3_int64)sync_modseq(ctx));
+	ctx->adopted = true;
 	return store_index_exec_stmt(ctx->idx, s);
 }
 
@@ -358,6 +360,8 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 		mb->full_rescan = false;
 		if (ctx.changed)
 			store_user_changed(user);
+		if (ctx.adopted)
+			store_hcache_fill(mb);
 	}
 out:
 	strv_free(&newfiles);

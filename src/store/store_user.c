@@ -250,11 +250,46 @@ out:
 	return ret;
 }
 
+/* A user whose last session ended stays open this long, so that the
+ * next login (clients reconnect often) skips opening the index. */
+#define LINGER_MS (30 * 1000)
+#define LINGER_MAX 64
+static unsigned lingering;
+
+static void user_release(struct store_user *u);
+
+static void linger_stop(struct store_user *u)
+{
+	if (u->linger == NULL)
+		return;
+	uv_timer_stop(u->linger);
+	uv_close((uv_handle_t *)u->linger, (uv_close_cb)free);
+	u->linger = NULL;
+	lingering--;
+}
+
+static void linger_cb(uv_timer_t *t)
+{
+	struct store_user *u = t->data;
+	linger_stop(u);
+	user_release(u);
+}
+
 static struct store_user *find_open(uv_loop_t *loop, const char *maildir)
 {
-	for (struct store_user *u = open_users; u != NULL; u = u->next)
-		if (u->loop == loop && strcmp(u->maildir, maildir) == 0 && !u->idx->corrupt)
-			return u;
+	for (struct store_user *u = open_users; u != NULL; u = u->next) {
+		if (u->loop != loop || strcmp(u->maildir, maildir) != 0 || u->idx->corrupt)
+			continue;
+		if (u->linger != NULL) {
+			/* Idle since its last session: reuse unless reindexed. */
+			linger_stop(u);
+			if (store_index_replaced(u->idx)) {
+				user_release(u);
+				return find_open(loop, maildir);
+			}
+		}
+		return u;
+	}
 	return NULL;
 }
 
@@ -453,6 +488,33 @@ void store_user_unref(struct store_user **userp)
 	i_assert(u->refcount > 0);
 	if (--u->refcount > 0)
 		return;
+	if (u->loop != NULL && !u->idx->corrupt && lingering < LINGER_MAX) {
+		store_watch_user_free(u);
+		u->linger = x_malloc(sizeof(*u->linger));
+		uv_timer_init(u->loop, u->linger);
+		u->linger->data = u;
+		uv_timer_start(u->linger, linger_cb, LINGER_MS, 0);
+		uv_unref((uv_handle_t *)u->linger);
+		lingering++;
+		return;
+	}
+	user_release(u);
+}
+
+void store_users_release_idle(uv_loop_t *loop)
+{
+	for (struct store_user *u = open_users, *next; u != NULL; u = next) {
+		next = u->next;
+		if (u->loop == loop && u->linger != NULL) {
+			linger_stop(u);
+			user_release(u);
+		}
+	}
+}
+
+/* Frees a user without references. */
+static void user_release(struct store_user *u)
+{
 	for (struct store_user **pp = &open_users; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == u) {
 			*pp = u->next;

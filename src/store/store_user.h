@@ -37,7 +37,12 @@ int store_user_open_sync(uv_loop_t *loop, const char *address, const char *maild
 			 const char **error_r);
 
 void store_user_ref(struct store_user *user);
+/* Drops a reference. A user left without sessions stays open on its
+ * loop for a while (the next login is cheaper), without inotify watches
+ * and without keeping the loop alive. */
 void store_user_unref(struct store_user **user);
+/* Closes the users of loop that are open without references now. */
+void store_users_release_idle(uv_loop_t *loop);
 
 const char *store_user_address(const struct store_user *user);
 const char *store_user_maildir(const struct store_user *user);

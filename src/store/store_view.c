@@ -68,7 +68,7 @@ int store_view_open(struct store_mailbox *mb, bool readonly, struct store_view *
 	v->mb = mb;
 	v->readonly = readonly;
 	struct store_index *idx = mb->user->idx;
-	if (store_index_exec(idx, "BEGIN") < 0) {
+	if (store_index_begin_read(idx) < 0) {
 		free(v);
 		return store_fail(mb->user, STORE_ERR_TEMP, "index error");
 	}
@@ -85,14 +85,16 @@ int store_view_open(struct store_mailbox *mb, bool readonly, struct store_view *
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		view_push(v, (uint32_t)sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
-	(void)store_index_exec(idx, "COMMIT");
+	store_index_end_read(idx);
 	if (rc != SQLITE_DONE) {
 		free(v->uids);
 		free(v);
 		return store_fail(mb->user, STORE_ERR_TEMP, "index error");
 	}
-	if (v->count > 0)
+	if (v->count > 0) {
 		claim_recent(v, 1, v->uids[v->count - 1]);
+		store_hcache_fill(mb);
+	}
 	*view_r = v;
 	return 0;
 }
@@ -210,7 +212,7 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 	struct changed_msg *changed = NULL;
 	size_t n_changed = 0, cap = 0;
 	if (modseq != v->modseq) {
-		if (store_index_exec(idx, "BEGIN") < 0)
+		if (store_index_begin_read(idx) < 0)
 			return store_fail(mb->user, STORE_ERR_TEMP, "index error");
 		/* Re-read inside the snapshot. */
 		st = store_index_stmt(idx, STMT_MB_COUNTS);
@@ -268,7 +270,7 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 			c->modseq = (uint64_t)sqlite3_column_int64(st, 8);
 		}
 		sqlite3_reset(st);
-		(void)store_index_exec(idx, "COMMIT");
+		store_index_end_read(idx);
 		v->modseq = modseq;
 	}
 
