@@ -461,6 +461,11 @@ static void txn_done(struct delivery_txn *t, void *ctx)
 	struct qmsg *m = t->ctx;
 	struct queue_attempt *a = m->attempt;
 	(void)ctx;
+	/* Stopping (restart, reload, the master gone): the next process
+	 * repeats this attempt at once (found by the kill -9 rounds of
+	 * test_crash_durability: such messages waited queue_retry_min). */
+	if (Q.shutting_down)
+		a->interrupted = true;
 	for (size_t i = 0; i < t->n; i++) {
 		struct delivery_result *r = &t->res[i];
 		enum queue_outcome o;

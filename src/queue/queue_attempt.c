@@ -439,8 +439,8 @@ void queue_attempt_commit(struct queue_attempt *a, const struct queue_sched_para
 		a->removed = true;
 		return;
 	}
-	a->env.next_attempt = queue_sched_next(sp, a->env.arrival,
-					       max_attempts > 0 ? max_attempts : 1, a->now);
+	a->env.next_attempt = a->interrupted ? a->now :
+		queue_sched_next(sp, a->env.arrival, max_attempts > 0 ? max_attempts : 1, a->now);
 	if (queue_env_save(a->cfg, &a->env, false, &error) < 0) {
 		log_error("%s: %s", a->id, error);
 		a->error = x_strdup(error);

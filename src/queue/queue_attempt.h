@@ -33,6 +33,8 @@ struct queue_attempt {
 	const struct config *cfg;
 	char *id;
 	bool force;		/* flush: ignore the retry time */
+	bool interrupted;	/* cut short by our own shutdown: retry at
+				   once on restart, not after a back-off */
 	time_t now;
 
 	/* Set by prepare. */

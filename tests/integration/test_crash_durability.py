@@ -15,7 +15,10 @@ Then, with A left running:
 - no half-written message is visible in any Maildir of A or B;
 - UIDVALIDITY never changes; UIDNEXT and HIGHESTMODSEQ never go back;
 - the queue ends empty.
-The figures go to stdout and, with CRASH_REPORT=FILE, to FILE."""
+The figures go to stdout and, with CRASH_REPORT=FILE, to FILE.
+Also: a delivery cut short by the queue process stopping is repeated as
+soon as the next one starts, not after queue_retry_min (found by these
+rounds)."""
 import imaplib
 import os
 import random
@@ -28,7 +31,8 @@ import time
 
 import pytest
 
-from test_relay_support import Relay, queue_lines, wait_for
+from test_relay_support import (FakeSMTP, Relay, queue_lines, queue_process_pid, sendmail,
+                                wait_for)
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "20"))
 TRAILER = b"END-OF-CRASH-TEST-MESSAGE\r\n"
@@ -310,3 +314,28 @@ def test_kill9_rounds(relay):
     # No message in any Maildir of B or A is half-written: message_ids()
     # checked each file; a Maildir's tmp/ is never shown to clients.
     assert "killed by signal" not in a.read_log().replace("killed by signal 9", "")
+
+
+def test_interrupted_delivery_repeated_at_restart():
+    slow_ip = "127.0.0.17"
+    r = Relay([("slow.test", "MX", "10 mx.slow.test."), ("mx.slow.test", "A", slow_ip)],
+              extra_hosts=(slow_ip,))
+    fake = FakeSMTP(slow_ip, r.port, "slowdot", slow=8.0)
+    try:
+        r.start()
+        a = r.a
+        res = sendmail(a, ["-f", ALICE, "victim@slow.test"], "Subject: interrupted\n\nx\n")
+        assert res.returncode == 0, res.stderr
+        # The first attempt waits for the final reply: stop the queue
+        # process then; the master starts a new one.
+        assert wait_for(lambda: fake.dots >= 1, 30)
+        pid = queue_process_pid(a)
+        os.kill(pid, signal.SIGTERM)
+        assert wait_for(lambda: queue_process_pid(a) not in (None, pid), 20)
+        # Repeated at once (the fake answers the second one quickly),
+        # not after queue_retry_min (5 minutes).
+        assert wait_for(lambda: queue_empty(a), 30), queue_lines(a)
+        assert fake.dots >= 2
+    finally:
+        fake.stop()
+        r.cleanup()
