@@ -128,25 +128,57 @@ static int link_into(const char *path, const char *dir, const char *name)
 }
 
 struct dir_sync {
-	char **dirs;
+	const char *const *dirs;
 	size_t n;
 	int ret;
 	const char *error;
 };
 
-/* fsyncs the new/ directory of every target. */
+/* fsyncs every directory. */
 static void *dir_sync_run(void *arg)
 {
 	struct dir_sync *ds = arg;
 	for (size_t i = 0; i < ds->n && ds->ret == 0; i++) {
-		char *newdir = x_asprintf("%s/new", ds->dirs[i]);
-		if (fsync_dir(newdir) < 0) {
+		if (fsync_dir(ds->dirs[i]) < 0) {
 			ds->error = strerror(errno);
 			ds->ret = -1;
 		}
-		free(newdir);
 	}
 	return NULL;
+}
+
+int store_deliver_flush_data(int fd, const char **error_r)
+{
+	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			    SYNC_FILE_RANGE_WAIT_AFTER) < 0 && fdatasync(fd) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+int store_deliver_sync(int fd, const char *const *dirs, size_t n_dirs, const char **error_r)
+{
+	/* fdatasync(file) and the directory fsyncs run at once, so they
+	 * wait for the same journal commit instead of one each. */
+	struct dir_sync ds = { dirs, n_dirs, 0, NULL };
+	pthread_t th;
+	bool threaded = fd >= 0 && n_dirs > 0 && pthread_create(&th, NULL, dir_sync_run, &ds) == 0;
+	if (!threaded)
+		dir_sync_run(&ds);
+	int file_ret = fd >= 0 ? fdatasync(fd) : 0;
+	int file_errno = errno;
+	if (threaded)
+		pthread_join(th, NULL);
+	if (file_ret < 0) {
+		*error_r = strerror(file_errno);
+		return -1;
+	}
+	if (ds.ret < 0) {
+		*error_r = ds.error;
+		return -1;
+	}
+	return 0;
 }
 
 int store_deliver_files(int fd, const char *path, size_t size,
@@ -161,12 +193,8 @@ int store_deliver_files(int fd, const char *path, size_t size,
 	 * fsyncs in parallel with it; so one message costs about one journal
 	 * commit, shared by the messages other sessions commit at the same
 	 * moment. */
-	if (fd >= 0 && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
-				       SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
-	    fdatasync(fd) < 0) {
-		*error_r = strerror(errno);
+	if (fd >= 0 && store_deliver_flush_data(fd, error_r) < 0)
 		return -1;
-	}
 	char **names = x_calloc(n_targets + 1, sizeof(char *));
 	char **dirs = x_calloc(n_targets + 1, sizeof(char *));
 	int ret = 0;
@@ -185,24 +213,13 @@ int store_deliver_files(int fd, const char *path, size_t size,
 		}
 	}
 	if (ret == 0) {
-		/* fdatasync(file) and the directory fsyncs run at once, so they
-		 * wait for the same journal commit instead of one each. */
-		struct dir_sync ds = { dirs, n_targets, 0, NULL };
-		pthread_t th;
-		bool threaded = fd >= 0 && pthread_create(&th, NULL, dir_sync_run, &ds) == 0;
-		if (!threaded)
-			dir_sync_run(&ds);
-		int file_ret = fd >= 0 ? fdatasync(fd) : 0;
-		int file_errno = errno;
-		if (threaded)
-			pthread_join(th, NULL);
-		if (file_ret < 0) {
-			*error_r = strerror(file_errno);
-			ret = -1;
-		} else if (ds.ret < 0) {
-			*error_r = ds.error;
-			ret = -1;
-		}
+		char **newdirs = x_calloc(n_targets + 1, sizeof(char *));
+		for (size_t i = 0; i < n_targets; i++)
+			newdirs[i] = x_asprintf("%s/new", dirs[i]);
+		ret = store_deliver_sync(fd, (const char *const *)newdirs, n_targets, error_r);
+		for (size_t i = 0; i < n_targets; i++)
+			free(newdirs[i]);
+		free(newdirs);
 	}
 	for (size_t i = 0; i < n_targets; i++)
 		free(dirs[i]);

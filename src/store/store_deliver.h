@@ -28,6 +28,23 @@ int store_deliver_files(int fd, const char *path, size_t size,
 			const struct store_target *targets, size_t n_targets,
 			char ***names_r, const char **error_r);
 
+/* The shared durability steps of every way a message enters a Maildir
+ * (SMTP delivery, APPEND, COPY/MOVE), so each costs about one journal
+ * commit, shared with the messages other sessions commit at the same
+ * moment. Blocking: helper threads only.
+ *
+ * 1. store_deliver_flush_data(fd) before the file is linked or renamed
+ *    into place: its data reaches the disk without a journal commit, so
+ *    any later commit that records the name also records a complete
+ *    file (a crash never shows a partial message).
+ * 2. link/rename into new/ or cur/.
+ * 3. store_deliver_sync(fd, dirs): fdatasync(fd) (fd < 0: none) and
+ *    fsync of every directory, in parallel. Only then is the message
+ *    acknowledged.
+ * Each returns 0, or -1 with *error_r (strerror text). */
+int store_deliver_flush_data(int fd, const char **error_r);
+int store_deliver_sync(int fd, const char *const *dirs, size_t n_dirs, const char **error_r);
+
 /* Creates the Maildir++ root (cur, new, tmp) and a folder below it if
  * missing, with mode 0700 directories. */
 int store_maildir_ensure(const char *maildir, const char *folder, const char **error_r);

@@ -5,6 +5,7 @@
  * the protocol layers). */
 #include "store_private.h"
 #include "store_maildir.h"
+#include "store_deliver.h"
 #include "log.h"
 
 #include <errno.h>
@@ -614,11 +615,11 @@ static int copy_link(struct copy_job *job, const uint32_t *uids, size_t n)
 static void copy_work(uv_work_t *w)
 {
 	struct copy_job *job = w->data;
-	int fd = open(job->dst_cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		job->fsync_errno = errno;
-	if (fd >= 0)
-		close(fd);
+	/* The links share the files' durable data: only the names. */
+	const char *dirs[] = { job->dst_cur };
+	const char *error;
+	if (store_deliver_sync(-1, dirs, 1, &error) < 0)
+		job->fsync_errno = errno != 0 ? errno : EIO;
 }
 
 static void copy_after_fsync(uv_work_t *w, int status)

@@ -1,7 +1,8 @@
-/* store_save.c — adding a message: stream into tmp/, fsync in the
- * thread pool, then UID, rename into cur/ and index in one short write
- * transaction, then fsync cur/ before the caller hears of it. Runs in
- * the workers. The bytes are the client's message, stored as given. */
+/* store_save.c — adding a message: stream into tmp/, write its data to
+ * disk in the thread pool, then UID, rename into cur/ and index in one
+ * short write transaction, then fdatasync the file and fsync cur/ in
+ * parallel (store_deliver.h) before the caller hears of it. Runs in the
+ * workers. The bytes are the client's message, stored as given. */
 #include "store_private.h"
 #include "store_deliver.h"
 #include "store_maildir.h"
@@ -27,7 +28,7 @@ struct store_save {
 	uint64_t size;
 	bool write_failed;
 	int io_errno;
-	int stage;		/* 1 = fsync file, 2 = fsync cur/ */
+	int stage;		/* 1 = write the data, 2 = make file and name durable */
 	uint32_t flags;
 	char **keywords;
 	size_t n_keywords;
@@ -109,15 +110,18 @@ void store_save_abort(struct store_save **savep)
 static void save_work(uv_work_t *w)
 {
 	struct store_save *save = w->data;
+	const char *error;
+	int ret;
 	if (save->stage == 1) {
-		if (fsync(save->fd) < 0)
-			save->io_errno = errno;
+		ret = store_deliver_flush_data(save->fd, &error);
 	} else {
 		char *dir = x_asprintf("%s/cur", save->mb->path);
-		if (fsync_dir(dir) < 0)
-			save->io_errno = errno;
+		const char *dirs[] = { dir };
+		ret = store_deliver_sync(save->fd, dirs, 1, &error);
 		free(dir);
 	}
+	if (ret < 0)
+		save->io_errno = errno != 0 ? errno : EIO;
 }
 
 static void save_done(uv_work_t *w, int status);
@@ -226,8 +230,6 @@ static void save_done(uv_work_t *w, int status)
 		return;
 	}
 	if (save->stage == 1) {
-		close(save->fd);
-		save->fd = -1;
 		if (save_commit(save) < 0) {
 			save->error = store_user_error(save->mb->user);
 			save_finish_cb(save);
