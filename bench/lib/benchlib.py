@@ -18,7 +18,7 @@ CORREU = os.environ.get("CORREU_BIN", os.path.join(ROOT, "build", "correu"))
 
 def free_port_base():
     for _ in range(200):
-        base = random.randrange(20000, 60000, 1000)
+        base = random.randrange(11000, 31000, 1000)
         ok = True
         for off in (25, 80, 110, 143, 443, 465, 587, 993, 995):
             with socket.socket() as s:

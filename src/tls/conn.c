@@ -227,6 +227,15 @@ static void handles_closed_cb(uv_handle_t *h)
 	struct conn *c = h->data;
 	if (--c->handles_open > 0)
 		return;
+	if (c->deferred) {
+		/* Still queued for deferred input: unlink before freeing. */
+		for (struct conn **pp = &deferred_head; *pp != NULL; pp = &(*pp)->deferred_next) {
+			if (*pp == c) {
+				*pp = c->deferred_next;
+				break;
+			}
+		}
+	}
 	c->depth++;
 	c->ops->on_close(c, c->ctx, c->close_reason != NULL ? c->close_reason : "closed");
 	if (c->ssl != NULL)

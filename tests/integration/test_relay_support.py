@@ -24,7 +24,7 @@ UNBOUND = "/usr/sbin/unbound"
 def free_port(host="127.0.0.1"):
     """A port free for both UDP and TCP on host."""
     for _ in range(200):
-        port = random.randrange(20000, 60000)
+        port = random.randrange(11000, 32000)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
                 u.bind((host, port))

@@ -240,7 +240,7 @@ def free_port_base():
     """A base for correu init --port-base whose standard offsets are free."""
     offsets = (25, 587, 465, 143, 993, 110, 995, 443, 80)
     for _ in range(200):
-        base = random.randrange(20000, 60000, 1000) + random.randrange(0, 8)
+        base = random.randrange(11000, 31000, 1000) + random.randrange(0, 8)
         ok = True
         for off in offsets:
             with socket.socket() as s:
