@@ -825,14 +825,11 @@ uint32_t store_mailbox_reserve_uids(struct store_mailbox *mb, uint32_t count)
 
 void store_mailbox_note_mtimes(struct store_mailbox *mb)
 {
-	char *n = x_asprintf("%s/new", mb->path);
 	char *c = x_asprintf("%s/cur", mb->path);
-	sqlite3_stmt *st = store_index_stmt(mb->user->idx, STMT_MB_SET_MTIMES);
+	sqlite3_stmt *st = store_index_stmt(mb->user->idx, STMT_MB_SET_CUR_MTIME);
 	sqlite3_bind_int64(st, 1, mb->id);
-	sqlite3_bind_int64(st, 2, store_dir_mtime(n));
-	sqlite3_bind_int64(st, 3, store_dir_mtime(c));
+	sqlite3_bind_int64(st, 2, store_dir_mtime(c));
 	(void)store_index_exec_stmt(mb->user->idx, st);
-	free(n);
 	free(c);
 }
 

@@ -66,7 +66,8 @@ uint64_t store_mailbox_next_modseq(struct store_mailbox *mb);
 uint32_t store_mailbox_reserve_uids(struct store_mailbox *mb, uint32_t count);
 /* Writes the folder's state file (uidvalidity, uidnext, guid). */
 void store_mailbox_write_state(struct store_mailbox *mb, uint32_t uidnext);
-/* Records the current new/ and cur/ mtimes as synced. */
+/* Records the current cur/ mtime as synced (new/ is recorded only by a
+ * sync, which lists it). */
 void store_mailbox_note_mtimes(struct store_mailbox *mb);
 /* Re-reads the keyword list if the index changed. */
 void store_mailbox_load_keywords(struct store_mailbox *mb);

@@ -47,6 +47,16 @@ int64_t store_dir_mtime(const char *dir)
 	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
+/* Whether a directory mtime is old enough (2 s) that any later change
+ * gets a different one, whatever the file system's clock granularity. */
+static bool mtime_settled(int64_t mtime_ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return mtime_ns != 0 && mtime_ns < now - 2000000000LL;
+}
+
 /* State of one sync transaction. */
 struct sync_ctx {
 	struct store_mailbox *mb;
@@ -306,14 +316,20 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 			store_fail(user, STORE_ERR_TEMP, "index error");
 		goto out;
 	}
+	int64_t new_mtime = sqlite3_column_int64(s, 10);
 	int64_t cur_mtime = sqlite3_column_int64(s, 11);
 	sqlite3_reset(s);
 	bool need_cur = force_rescan || mb->full_rescan || store_dir_mtime(curdir) != cur_mtime;
-	if (store_dir_list(newdir, &newfiles) < 0) {
+	/* new/ is listed unless its mtime is the one recorded after the last
+	 * listing, which is only recorded when old enough that no later
+	 * change can carry the same (coarse) timestamp. */
+	int64_t new_now = store_dir_mtime(newdir);
+	bool need_new = force_rescan || new_mtime == 0 || new_now != new_mtime;
+	if (need_new && store_dir_list(newdir, &newfiles) < 0) {
 		ret = store_fail(user, STORE_ERR_TEMP, "%s: %s", newdir, strerror(errno));
 		goto out;
 	}
-	if (!need_cur && newfiles.n == 0)
+	if (!need_cur && newfiles.n == 0 && (!need_new || !mtime_settled(new_now)))
 		goto out;
 
 	if (store_index_begin_write(idx) < 0) {
@@ -337,6 +353,7 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 		ret = rescan_cur(&ctx);
 	strv_free(&newfiles);
 	strv_init(&newfiles);
+	new_now = store_dir_mtime(newdir);
 	if (ret == 0 && store_dir_list(newdir, &newfiles) < 0)
 		ret = store_fail(user, STORE_ERR_TEMP, "%s: %s", newdir, strerror(errno));
 	for (size_t i = 0; ret == 0 && i < newfiles.n; i++)
@@ -347,8 +364,13 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 		sqlite3_bind_int64(s, 2, ctx.uidnext);
 		(void)store_index_exec_stmt(idx, s);
 	}
-	if (ret == 0)
+	if (ret == 0) {
 		store_mailbox_note_mtimes(mb);
+		s = store_index_stmt(idx, STMT_MB_SET_NEW_MTIME);
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, mtime_settled(new_now) ? new_now : 0);
+		(void)store_index_exec_stmt(idx, s);
+	}
 	buf_free(&ctx.path);
 	buf_free(&ctx.path2);
 	buf_free(&ctx.name);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "store.h"
 #include "store_rebuild.h"
@@ -548,6 +549,47 @@ static void test_rebuild(void **state)
 	assert_int_equal(store_rebuild(maildir, &error), 0);
 }
 
+/* new/ is listed only when its mtime moved since a settled listing. */
+static void test_sync_new_mtime(void **state)
+{
+	(void)state;
+	struct store_user *u = open_user();
+	struct store_mailbox *mb;
+	assert_int_equal(store_mailbox_open(u, "INBOX", &mb), 0);
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	struct store_mailbox_info before;
+	assert_int_equal(store_mailbox_info_get(mb, &before), 0);
+	char newdir[600];
+	snprintf(newdir, sizeof(newdir), "%s/new", maildir);
+	/* Old enough to be trusted: recorded by the next sync. */
+	struct timespec old[2] = { { time(NULL) - 60, 0 }, { time(NULL) - 60, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, newdir, old, 0), 0);
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	/* A delivery moves the mtime: seen at once. */
+	deliver(NULL, "800.M1P1Q1.host", "Subject: m\r\n\r\nm\r\n");
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	struct store_mailbox_info after;
+	assert_int_equal(store_mailbox_info_get(mb, &after), 0);
+	assert_int_equal(after.messages, before.messages + 1);
+	/* Recent mtimes are never trusted: two deliveries in one tick. */
+	deliver(NULL, "800.M1P1Q2.host", "Subject: m\r\n\r\nm\r\n");
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	deliver(NULL, "800.M1P1Q3.host", "Subject: m\r\n\r\nm\r\n");
+	struct stat st;
+	assert_int_equal(stat(newdir, &st), 0);
+	struct timespec same[2] = { st.st_atim, st.st_mtim };
+	assert_int_equal(utimensat(AT_FDCWD, newdir, same, 0), 0);
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	free(after.name);
+	assert_int_equal(store_mailbox_info_get(mb, &after), 0);
+	assert_int_equal(after.messages, before.messages + 3);
+	free(before.name);
+	free(after.name);
+	store_mailbox_close(&mb);
+	store_user_unref(&u);
+}
+
 static void test_lock(void **state)
 {
 	(void)state;
@@ -639,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_rebuild),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_async_watch),
+		cmocka_unit_test(test_sync_new_mtime),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
