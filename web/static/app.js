@@ -280,7 +280,8 @@ function renderRows() {
 			el('span', { class: 'marks' }, el('span', { class: 'flagged', text: flagged ? '\u2691' : '' }),
 				document.createTextNode(m.attachment ? ' \ud83d\udcce' : '')));
 		row.style.top = (i * ROW_H) + 'px';
-		row.addEventListener('click', () => openMessage(i));
+		const folder = state.folder;
+		row.addEventListener('click', () => { if (folder === state.folder) openMessage(i, m); });
 		frag.append(row);
 	}
 	inner.replaceChildren(frag);
@@ -433,8 +434,11 @@ function renderBody(msg) {
 	body.append(el('pre', { text: msg.text || (msg.html ? '(HTML message: the sanitizer is not available)' : '') }));
 }
 
-async function openMessage(index) {
-	const m = state.rows.get(index);
+/* Opens the message at index; row is the one the user clicked, which
+ * still counts when a live update reloaded the list meanwhile. */
+async function openMessage(index, row) {
+	const now = state.rows.get(index);
+	const m = now && (!row || now.uid === row.uid) ? now : row;
 	if (!m) return;
 	const seq = state.openSeq = (state.openSeq || 0) + 1;
 	state.allowRemote = false;
