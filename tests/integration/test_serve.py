@@ -82,7 +82,14 @@ def test_worker_crash_restarted(make_server):
     c = srv.raw()
     c.reply()
     c.cmd("EHLO client.test")
-    workers = [p for p in srv.pids()[1:] if "worker" in proc_status(p)["Name"]]
+    # Under load a worker may still be starting (named after its role
+    # only once it runs).
+    deadline = time.time() + 10
+    while True:
+        workers = [p for p in srv.pids()[1:] if "worker" in proc_status(p)["Name"]]
+        if len(workers) == 2 or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert len(workers) == 2
     # Find the worker that does not hold our session and crash it.
     victim = workers[0]
