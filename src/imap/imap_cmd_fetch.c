@@ -40,6 +40,8 @@ struct fetch_state {
 	bool has_changedsince;
 	bool needs_cache;		/* ENVELOPE/BODY/BODYSTRUCTURE asked */
 	bool needs_hcache;		/* header fields the header cache has */
+	bool from_view;			/* only UID and FLAGS: from the session's view */
+	uint32_t view_pos;		/* cursor in the view (from_view) */
 	/* UIDs whose \Seen this FETCH set (FLAGS must be reported). */
 	uint32_t *seen_set;
 	size_t n_seen_set;
@@ -497,6 +499,67 @@ static enum imap_cmd_result fetch_finish(struct imap_cmd *cmd)
 	return imap_cmd_ok(cmd, "FETCH completed");
 }
 
+/* FETCH of UID and FLAGS only: from the view's flags, without the index
+ * (but for the keyword masks of messages that have keywords). */
+static enum imap_cmd_result fetch_view_continue(struct imap_cmd *cmd)
+{
+	struct fetch_state *st = cmd->ctx;
+	struct imap_session *s = cmd->s;
+	struct store_view *v = s->view;
+	while (st->pos < st->n) {
+		if (s->closing)
+			return IMAP_CMD_DONE;
+		if (imap_output_pending(s) > FETCH_OUTPUT_HIGH) {
+			cmd->on_drain = fetch_view_continue;
+			return IMAP_CMD_ASYNC;
+		}
+		size_t end = st->pos + FETCH_BATCH * 4 < st->n ? st->pos + FETCH_BATCH * 4 : st->n;
+		for (; st->pos < end; st->pos++) {
+			uint32_t uid = st->uids[st->pos];
+			while (st->view_pos < v->count && v->uids[st->view_pos] < uid)
+				st->view_pos++;
+			if (st->view_pos == v->count || v->uids[st->view_pos] != uid) {
+				st->expunged = true;
+				continue;
+			}
+			uint8_t vf = v->flags[st->view_pos];
+			uint64_t keywords = 0;
+			if (vf & STORE_VIEW_HAS_KEYWORDS) {
+				if (store_msg_keywords(v->mb, uid, &keywords) <= 0) {
+					st->expunged = true;
+					continue;
+				}
+			}
+			struct buf *o = &st->out;
+			buf_append_str(o, "* ");
+			imap_append_u32(o, st->view_pos + 1);
+			buf_append_str(o, " FETCH (");
+			bool space = false;
+			if (cmd->uid && !st->f.has_uid) {
+				buf_append_str(o, "UID ");
+				imap_append_u32(o, uid);
+				space = true;
+			}
+			for (size_t i = 0; i < st->f.n; i++) {
+				if (space)
+					buf_append_char(o, ' ');
+				space = true;
+				if (st->f.items[i].kind == IMAP_FETCH_UID) {
+					buf_append_str(o, "UID ");
+					imap_append_u32(o, uid);
+				} else {
+					buf_append_str(o, "FLAGS ");
+					imap_append_flags(s, o, vf & STORE_FLAGS_ALL, keywords,
+							  store_view_is_recent(v, uid));
+				}
+			}
+			buf_append_str(o, ")\r\n");
+		}
+		out_flush(s, st);
+	}
+	return fetch_finish(cmd);
+}
+
 static enum imap_cmd_result fetch_continue(struct imap_cmd *cmd)
 {
 	struct fetch_state *st = cmd->ctx;
@@ -567,6 +630,7 @@ static enum imap_cmd_result fetch_continue(struct imap_cmd *cmd)
 
 struct seen_ctx {
 	struct fetch_state *st;
+	struct store_view *view;
 	uint64_t max;
 };
 
@@ -575,11 +639,10 @@ static void seen_cb(void *ctx, uint32_t uid, uint32_t flags, uint64_t keywords,
 		    uint64_t modseq, bool changed, bool failed)
 {
 	struct seen_ctx *sc = ctx;
-	(void)flags;
-	(void)keywords;
 	(void)failed;
 	if (!changed)
 		return;
+	store_view_set_flags(sc->view, uid, flags, keywords);
 	struct fetch_state *st = sc->st;
 	st->seen_set = x_reallocarray(st->seen_set, st->n_seen_set + 1, sizeof(uint32_t));
 	st->seen_set[st->n_seen_set++] = uid;
@@ -635,6 +698,10 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_cmd *cmd)
 	}
 	if (imap_cmd_uidset(cmd, imap_arg_atom(&cmd->args[0]), cmd->uid, &st->uids, &st->n) < 0)
 		return IMAP_CMD_DONE;
+	st->from_view = !st->has_changedsince && !st->f.sets_seen;
+	for (size_t i = 0; i < st->f.n && st->from_view; i++)
+		st->from_view = st->f.items[i].kind == IMAP_FETCH_UID ||
+				st->f.items[i].kind == IMAP_FETCH_FLAGS;
 	if (vanished) {
 		uint32_t *gone;
 		size_t n_gone;
@@ -675,13 +742,17 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_cmd *cmd)
 	st->n = w;
 	/* Non-peek body items set \Seen first, so FLAGS are right. */
 	if (st->f.sets_seen && !s->view->readonly && st->n > 0) {
-		struct seen_ctx sc = { st, 0 };
+		struct seen_ctx sc = { st, s->view, 0 };
 		imap_session_update(s, cmd->uid);
 		uint64_t before = s->view->modseq;
 		struct store_flag_change ch = { STORE_MODIFY_ADD, STORE_FLAG_SEEN, NULL, 0, 0 };
-		if (store_msg_update_flags(s->view->mb, st->uids, st->n, &ch, seen_cb, &sc) == 0 &&
-		    sc.max == before + 1)
+		int r = store_msg_update_flags(s->view->mb, st->uids, st->n, &ch, seen_cb, &sc);
+		if (r == 0 && sc.max == before + 1)
 			store_view_caught_up(s->view, sc.max);
+		else if (r < 0 && sc.max != 0)
+			(void)store_view_reload_flags(s->view);
 	}
+	if (st->from_view)
+		return fetch_view_continue(cmd);
 	return fetch_continue(cmd);
 }

@@ -96,8 +96,10 @@ static enum imap_cmd_result search_reply(struct imap_cmd *cmd, int r, uint32_t *
 	struct buf b = BUF_INIT;
 	if (!c->esearch) {
 		buf_append_str(&b, "* SEARCH");
-		for (size_t i = 0; i < n; i++)
-			buf_appendf(&b, " %u", nums[i]);
+		for (size_t i = 0; i < n; i++) {
+			buf_append_char(&b, ' ');
+			imap_append_u32(&b, nums[i]);
+		}
 		if (c->uses_modseq && n > 0)
 			buf_appendf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 		buf_append_str(&b, "\r\n");

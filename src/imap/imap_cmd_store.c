@@ -33,6 +33,7 @@ static void flags_cb(void *ctx, uint32_t uid, uint32_t flags, uint64_t keywords,
 		c->changed = true;
 		if (modseq > c->max_modseq)
 			c->max_modseq = modseq;
+		store_view_set_flags(s->view, uid, flags, keywords);
 	}
 	bool condstore = imap_session_condstore(s);
 	if (c->silent && !(condstore && changed))
@@ -138,6 +139,8 @@ enum imap_cmd_result imap_cmd_store(struct imap_cmd *cmd)
 	if (r < 0) {
 		buf_free(&c.out);
 		free(c.failed);
+		if (c.changed)
+			(void)store_view_reload_flags(s->view);
 		return imap_cmd_store_error(cmd);
 	}
 	/* New keywords must be announced (FLAGS) before they are used. */

@@ -328,6 +328,38 @@ static unsigned key_cost(const struct imap_search_key *k)
 	}
 }
 
+/* Whether a key needs only what a session's view holds: UID, message
+ * number, system flags, \Recent, the saved result. */
+static bool key_view_only(const struct imap_search_key *k)
+{
+	switch (k->type) {
+	case IMAP_SK_ALL:
+	case IMAP_SK_FLAGS_SET:
+	case IMAP_SK_FLAGS_UNSET:
+	case IMAP_SK_RECENT:
+	case IMAP_SK_NEW:
+	case IMAP_SK_OLD:
+	case IMAP_SK_SEQSET:
+	case IMAP_SK_UIDSET:
+	case IMAP_SK_SAVED:
+		return true;
+	case IMAP_SK_AND:
+	case IMAP_SK_OR:
+	case IMAP_SK_NOT:
+		for (size_t i = 0; i < k->n_kids; i++)
+			if (!key_view_only(&k->kids[i]))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool imap_search_view_only(const struct imap_search *search)
+{
+	return key_view_only(&search->root);
+}
+
 enum imap_search_reads imap_search_reads(const struct imap_search *search)
 {
 	unsigned c = key_cost(&search->root);

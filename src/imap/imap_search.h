@@ -110,6 +110,9 @@ enum imap_search_reads {
 	IMAP_SEARCH_FILES,
 };
 enum imap_search_reads imap_search_reads(const struct imap_search *search);
+/* Whether the session's view alone answers the program (UIDs, numbers,
+ * system flags, \Recent, $): then no index row is read. */
+bool imap_search_view_only(const struct imap_search *search);
 
 typedef void imap_search_done_cb(void *ctx, int ret, uint32_t *uids, size_t n, uint64_t modseq);
 struct imap_search_job;

@@ -110,10 +110,28 @@ int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t
 	*modseq_r = 0;
 	if (v->count == 0)
 		return 0;
+	struct result res = { NULL, 0, 0, 0 };
+	if (imap_search_view_only(search)) {
+		/* Flags and numbers from the view: no index rows. */
+		struct imap_msgdata md;
+		memset(&md, 0, sizeof(md));
+		md.fd = -1;
+		for (uint32_t i = 0; i < v->count; i++) {
+			uint32_t uid = v->uids[i];
+			if (v->n_expunged > 0 && store_view_is_expunged(v, uid))
+				continue;
+			md.uid = uid;
+			md.flags = v->flags[i] & STORE_FLAGS_ALL;
+			if (imap_search_match(search, &md, i + 1, store_view_is_recent(v, uid), NULL))
+				result_add(&res, uid, 0);
+		}
+		*uids_r = res.uids;
+		*n_r = res.n;
+		return 0;
+	}
 	struct strv keywords;
 	strv_init(&keywords);
 	strv_copy(&keywords, store_mailbox_keywords(v->mb));
-	struct result res = { NULL, 0, 0, 0 };
 	struct hcache_list made = { NULL, NULL, NULL, 0, 0 };
 	struct store_msg_iter it;
 	struct store_msg m;

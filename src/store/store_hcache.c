@@ -148,11 +148,15 @@ static void fill_done(uv_work_t *w, int status)
 			struct fill_msg *m = &f->msgs[i];
 			if (!m->ok)
 				continue;	/* renamed or gone: a later fill */
-			sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_FILL_HEADERS);
+			sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_SET_HEADERS);
 			sqlite3_bind_int64(st, 1, f->mailbox_id);
 			sqlite3_bind_int64(st, 2, m->uid);
 			sqlite3_bind_blob(st, 3, m->cache.len > 0 ? m->cache.data : "",
 					  (int)m->cache.len, SQLITE_STATIC);
+			(void)store_index_exec_stmt(idx, st);
+			st = store_index_stmt(idx, STMT_MSG_SET_HC);
+			sqlite3_bind_int64(st, 1, f->mailbox_id);
+			sqlite3_bind_int64(st, 2, m->uid);
 			(void)store_index_exec_stmt(idx, st);
 		}
 		(void)store_index_commit(idx);

@@ -10,9 +10,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The messages whose header cache the background fill has yet to do. */
-#define HEADERS_INDEX "CREATE INDEX IF NOT EXISTS message_noheaders ON message(id) " \
-	"WHERE headers IS NULL;"
+/* Cached strings live beside the message rows, so scans of the rows
+ * (views, flags, sizes) stay small; hc = 1 once the header cache is
+ * there, and the partial index lists the messages the background fill
+ * has yet to do. */
+#define CACHE_SCHEMA \
+	"CREATE TABLE IF NOT EXISTS message_cache(" \
+	" id INTEGER PRIMARY KEY," \
+	" envelope TEXT," \
+	" bodystructure TEXT," \
+	" body TEXT," \
+	" headers BLOB);"	/* mail_hcache.h; NULL = not yet, '' = too long */ \
+	"CREATE INDEX IF NOT EXISTS message_nohc ON message(id) WHERE hc = 0;" \
+	"CREATE TRIGGER IF NOT EXISTS message_cache_del AFTER DELETE ON message BEGIN" \
+	" DELETE FROM message_cache WHERE id = OLD.id; END;"
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
@@ -46,12 +57,9 @@ static const char *const schema =
 	" sdate INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" modseq INTEGER NOT NULL,"
-	" envelope TEXT,"
-	" bodystructure TEXT,"
-	" body TEXT,"
-	" headers BLOB);"	/* mail_hcache.h; NULL = not yet, '' = too long */
+	" hc INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS message_modseq ON message(mailbox, modseq);"
-	HEADERS_INDEX
+	CACHE_SCHEMA
 	"CREATE TABLE IF NOT EXISTS expunged("
 	" mailbox INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL,"
 	" PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
@@ -74,8 +82,13 @@ static const char *const schema =
 	"  deleted = deleted + ((NEW.flags & 8) != 0) - ((OLD.flags & 8) != 0)"
 	"  WHERE id = NEW.mailbox; END;";
 
-#define MSG_COLS "uid, name, flags, keywords, idate, itz, sdate, size, modseq, " \
-	"envelope, bodystructure, body, headers"
+#define MSG_COLS "m.uid, m.name, m.flags, m.keywords, m.idate, m.itz, m.sdate, m.size, " \
+	"m.modseq, c.envelope, c.bodystructure, c.body, c.headers FROM message m " \
+	"LEFT JOIN message_cache c ON c.id = m.id"
+#define MSG_ID "?1 * 4294967296 + ?2"
+/* Inserts or updates a message's cached strings, only while it exists. */
+#define CACHE_UPSERT(cols, vals) "INSERT INTO message_cache(id, " cols ") SELECT id, " vals \
+	" FROM message WHERE id = " MSG_ID " ON CONFLICT(id) DO UPDATE SET "
 #define MB_COLS "id, name, uidvalidity, uidnext, modseq, vanished_modseq, recent_uid, " \
 	"special, guid, keywords, new_mtime, cur_mtime, messages, unseen, deleted, size"
 
@@ -99,28 +112,29 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MB_COUNTS] = "SELECT messages, unseen, deleted, size, uidnext, modseq "
 		"FROM mailbox WHERE id = ?1",
 	[STMT_MSG_INSERT] = "INSERT INTO message(id, mailbox, uid, name, flags, keywords, "
-		"idate, itz, sdate, size, modseq, envelope, bodystructure, body, headers) "
-		"VALUES(?1 * 4294967296 + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-		"?14)",
-	[STMT_MSG_DELETE] = "DELETE FROM message WHERE id = ?1 * 4294967296 + ?2",
+		"idate, itz, sdate, size, modseq, hc) "
+		"VALUES(" MSG_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STMT_MSG_DELETE] = "DELETE FROM message WHERE id = " MSG_ID,
 	[STMT_MSG_DELETE_MAILBOX] = "DELETE FROM message WHERE id BETWEEN ?1 * 4294967296 "
 		"AND ?1 * 4294967296 + 4294967295",
-	[STMT_MSG_GET] = "SELECT " MSG_COLS " FROM message WHERE id = ?1 * 4294967296 + ?2",
-	[STMT_MSG_RANGE] = "SELECT " MSG_COLS " FROM message WHERE id BETWEEN "
+	[STMT_MSG_GET] = "SELECT " MSG_COLS " WHERE m.id = " MSG_ID,
+	[STMT_MSG_UIDS] = "SELECT uid, flags, keywords FROM message WHERE id BETWEEN "
 		"?1 * 4294967296 + ?2 AND ?1 * 4294967296 + ?3 ORDER BY id",
-	[STMT_MSG_UIDS] = "SELECT uid FROM message WHERE id BETWEEN "
-		"?1 * 4294967296 + ?2 AND ?1 * 4294967296 + ?3 ORDER BY id",
-	[STMT_MSG_CHANGED] = "SELECT " MSG_COLS " FROM message WHERE mailbox = ?1 AND modseq > ?2",
+	[STMT_MSG_CHANGED] = "SELECT uid, flags, keywords, modseq FROM message "
+		"WHERE mailbox = ?1 AND modseq > ?2",
 	[STMT_MSG_SET_FLAGS] = "UPDATE message SET flags = ?3, keywords = ?4, modseq = ?5, "
-		"name = ?6 WHERE id = ?1 * 4294967296 + ?2",
-	[STMT_MSG_SET_NAME] = "UPDATE message SET name = ?3 WHERE id = ?1 * 4294967296 + ?2",
-	[STMT_MSG_SET_CACHE] = "UPDATE message SET envelope = ?3, bodystructure = ?4, body = ?5 "
-		"WHERE id = ?1 * 4294967296 + ?2",
-	[STMT_MSG_SET_HEADERS] = "UPDATE message SET headers = ?3 WHERE id = ?1 * 4294967296 + ?2",
-	[STMT_MSG_FILL_HEADERS] = "UPDATE message SET headers = ?3 WHERE id = ?1 * 4294967296 + ?2 "
-		"AND headers IS NULL",
+		"name = ?6 WHERE id = " MSG_ID,
+	[STMT_MSG_SET_NAME] = "UPDATE message SET name = ?3 WHERE id = " MSG_ID,
+	[STMT_MSG_SET_CACHE] = CACHE_UPSERT("envelope, bodystructure, body", "?3, ?4, ?5")
+		"envelope = COALESCE(excluded.envelope, envelope), "
+		"bodystructure = COALESCE(excluded.bodystructure, bodystructure), "
+		"body = COALESCE(excluded.body, body)",
+	[STMT_MSG_PUT_CACHE] = "INSERT OR REPLACE INTO message_cache(id, envelope, "
+		"bodystructure, body, headers) VALUES(" MSG_ID ", ?3, ?4, ?5, ?6)",
+	[STMT_MSG_SET_HEADERS] = CACHE_UPSERT("headers", "?3") "headers = excluded.headers",
+	[STMT_MSG_SET_HC] = "UPDATE message SET hc = 1 WHERE id = " MSG_ID,
 	[STMT_MSG_NO_HEADERS] = "SELECT uid, name FROM message WHERE id BETWEEN ?1 * 4294967296 + ?2 "
-		"AND ?1 * 4294967296 + 4294967295 AND headers IS NULL ORDER BY id LIMIT ?3",
+		"AND ?1 * 4294967296 + 4294967295 AND hc = 0 ORDER BY id LIMIT ?3",
 	[STMT_MSG_NAMES] = "SELECT uid, name, flags FROM message WHERE id BETWEEN "
 		"?1 * 4294967296 AND ?1 * 4294967296 + 4294967295",
 	[STMT_EXP_INSERT] = "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?1, ?2, ?3)",
@@ -171,17 +185,34 @@ int store_index_exec(struct store_index *idx, const char *sql)
 	return 0;
 }
 
-/* Version 1 lacked the header cache. 0, or -1 (then rebuilt). */
-static int migrate_v1(struct store_index *idx)
+/* Versions 1 and 2 kept the cached strings in the message rows (2 also
+ * the header cache); 3 moves them to message_cache. 0, or -1 (then the
+ * index is rebuilt). */
+static int migrate(struct store_index *idx)
 {
 	if (store_index_exec(idx, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	int64_t v = store_index_meta_get(idx, "version", 0);
 	int ret = 0;
-	if (v == 1) {
-		char *sql = x_asprintf("ALTER TABLE message ADD COLUMN headers BLOB; %s "
-				       "UPDATE meta SET value = %d WHERE key = 'version';",
-				       HEADERS_INDEX, STORE_INDEX_VERSION);
+	if (v == 1 || v == 2) {
+		const char *hdr = v == 2 ? ", headers" : "";
+		char *sql = x_asprintf(
+			"DROP INDEX IF EXISTS message_noheaders;"
+			"ALTER TABLE message ADD COLUMN hc INTEGER NOT NULL DEFAULT 0;"
+			CACHE_SCHEMA
+			"INSERT INTO message_cache(id, envelope, bodystructure, body%1$s) "
+			"SELECT id, envelope, bodystructure, body%1$s FROM message WHERE "
+			"envelope IS NOT NULL OR bodystructure IS NOT NULL OR body IS NOT NULL%2$s;"
+			"%3$s"
+			"ALTER TABLE message DROP COLUMN envelope;"
+			"ALTER TABLE message DROP COLUMN bodystructure;"
+			"ALTER TABLE message DROP COLUMN body;"
+			"%4$s"
+			"UPDATE meta SET value = %5$d WHERE key = 'version';",
+			hdr, v == 2 ? " OR headers IS NOT NULL" : "",
+			v == 2 ? "UPDATE message SET hc = 1 WHERE headers IS NOT NULL;" : "",
+			v == 2 ? "ALTER TABLE message DROP COLUMN headers;" : "",
+			STORE_INDEX_VERSION);
 		ret = store_index_exec(idx, sql);
 		free(sql);
 	} else if (v != STORE_INDEX_VERSION) {
@@ -246,9 +277,9 @@ int store_index_open(const char *path, bool create, struct store_index **idx_r,
 			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			goto bad;
 		}
-	} else if (version == 1 && migrate_v1(idx) == 0) {
-		/* The header cache column: filled lazily from now on. */
-		log_info("index %s: added the header cache", path);
+	} else if ((version == 1 || version == 2) && migrate(idx) == 0) {
+		/* The header cache is filled lazily from now on. */
+		log_info("index %s: upgraded from version %lld", path, (long long)version);
 	} else if (version != STORE_INDEX_VERSION) {
 		snprintf(errbuf, sizeof(errbuf), "%s: index version %lld, expected %d", path,
 			 (long long)version, STORE_INDEX_VERSION);

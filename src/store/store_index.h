@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define STORE_INDEX_FILE "correu-index.sqlite"
-#define STORE_INDEX_VERSION 2
+#define STORE_INDEX_VERSION 3
 /* Per-folder file that lets a rebuild keep UIDVALIDITY, UIDNEXT and the
  * MAILBOXID: "uidvalidity uidnext guid\n". */
 #define STORE_STATE_FILE "correu-uidvalidity"
@@ -43,15 +43,15 @@ enum store_stmt {
 	STMT_MSG_DELETE,
 	STMT_MSG_DELETE_MAILBOX,
 	STMT_MSG_GET,
-	STMT_MSG_RANGE,
 	STMT_MSG_UIDS,
 	STMT_MSG_CHANGED,
 	STMT_MSG_SET_FLAGS,
 	STMT_MSG_SET_NAME,
 	STMT_MSG_SET_CACHE,
+	STMT_MSG_PUT_CACHE,
 	STMT_MSG_SET_HEADERS,
+	STMT_MSG_SET_HC,
 	STMT_MSG_NO_HEADERS,
-	STMT_MSG_FILL_HEADERS,
 	STMT_MSG_NAMES,
 	STMT_EXP_INSERT,
 	STMT_EXP_SINCE,

@@ -496,12 +496,10 @@ static int rename_inbox(struct store_user *user, const char *to)
 		sqlite3_bind_int64(st, 8, m.sdate);
 		sqlite3_bind_int64(st, 9, (sqlite3_int64)m.size);
 		sqlite3_bind_int64(st, 10, 1);
-		sqlite3_bind_text(st, 11, m.envelope, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 12, m.bodystructure, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 13, m.body, -1, SQLITE_TRANSIENT);
-		if (m.headers != NULL)
-			sqlite3_bind_blob(st, 14, m.headers, (int)m.headers_len, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 11, m.headers != NULL);
 		(void)store_index_exec_stmt(user->idx, st);
+		(void)store_msg_put_cache(user->idx, dst->id, m.uid, m.envelope, m.bodystructure,
+					  m.body, m.headers, m.headers_len);
 		st = store_index_stmt(user->idx, STMT_EXP_INSERT);
 		sqlite3_bind_int64(st, 1, src->id);
 		sqlite3_bind_int64(st, 2, m.uid);

@@ -19,8 +19,9 @@
 /* Expunged UIDs remembered per mailbox for QRESYNC/VANISHED. */
 #define STORE_EXPUNGED_KEEP 50000
 
-#define MSG_SELECT "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, " \
-	"envelope, bodystructure, body, headers FROM message "
+#define MSG_SELECT "SELECT m.uid, m.name, m.flags, m.keywords, m.idate, m.itz, m.sdate, " \
+	"m.size, m.modseq, c.envelope, c.bodystructure, c.body, c.headers FROM message m " \
+	"LEFT JOIN message_cache c ON c.id = m.id "
 
 static void row_to_msg(sqlite3_stmt *st, struct store_msg *m, bool headers)
 {
@@ -45,14 +46,16 @@ static void row_to_msg(sqlite3_stmt *st, struct store_msg *m, bool headers)
 
 enum iter_kind { ITER_FULL, ITER_LIGHT, ITER_HEADERS, ITER_CHANGED };
 
-#define ITER_RANGE "WHERE id BETWEEN ?1 * 4294967296 + ?2 AND ?1 * 4294967296 + ?3 ORDER BY id"
+#define ITER_RANGE "WHERE m.id BETWEEN ?1 * 4294967296 + ?2 AND ?1 * 4294967296 + ?3 " \
+	"ORDER BY m.id"
 static const char *const iter_sql[STORE_ITER_KINDS] = {
 	[ITER_FULL] = MSG_SELECT ITER_RANGE,
-	[ITER_LIGHT] = "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, "
-		"NULL, NULL, NULL, NULL FROM message " ITER_RANGE,
-	[ITER_HEADERS] = "SELECT uid, name, flags, keywords, idate, itz, sdate, size, modseq, "
-		"NULL, NULL, NULL, headers FROM message " ITER_RANGE,
-	[ITER_CHANGED] = MSG_SELECT "WHERE mailbox = ?1 AND modseq > ?2 ORDER BY id",
+	[ITER_LIGHT] = "SELECT m.uid, m.name, m.flags, m.keywords, m.idate, m.itz, m.sdate, "
+		"m.size, m.modseq, NULL, NULL, NULL, NULL FROM message m " ITER_RANGE,
+	[ITER_HEADERS] = "SELECT m.uid, m.name, m.flags, m.keywords, m.idate, m.itz, m.sdate, "
+		"m.size, m.modseq, NULL, NULL, NULL, c.headers FROM message m "
+		"LEFT JOIN message_cache c ON c.id = m.id " ITER_RANGE,
+	[ITER_CHANGED] = MSG_SELECT "WHERE m.mailbox = ?1 AND m.modseq > ?2 ORDER BY m.id",
 };
 
 /* The kind's cached statement when no other iteration uses it (two can
@@ -171,6 +174,17 @@ int store_msg_get(struct store_mailbox *mb, uint32_t uid, struct store_msg *msg_
 	return store_fail(mb->user, STORE_ERR_TEMP, "index error");
 }
 
+int store_msg_keywords(struct store_mailbox *mb, uint32_t uid, uint64_t *keywords_r)
+{
+	struct store_msg m;
+	int r = store_msg_get(mb, uid, &m);
+	if (r > 0) {
+		*keywords_r = m.keywords;
+		sqlite3_reset(store_index_stmt(mb->user->idx, STMT_MSG_GET));
+	}
+	return r;
+}
+
 int store_msg_open(struct store_mailbox *mb, uint32_t uid, const char *name, int *fd_r)
 {
 	char *path = x_asprintf("%s/cur/%s", mb->path, name);
@@ -210,36 +224,15 @@ char *store_msg_path(const struct store_mailbox *mb, const char *name)
 int store_msg_set_cache(struct store_mailbox *mb, uint32_t uid, const char *envelope,
 			const char *bodystructure, const char *body)
 {
+	/* What the caller does not give is kept (COALESCE). */
 	struct store_index *idx = mb->user->idx;
 	sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_SET_CACHE);
 	sqlite3_bind_int64(st, 1, mb->id);
 	sqlite3_bind_int64(st, 2, uid);
-	/* COALESCE-like: keep what the caller does not give. */
-	struct store_msg m;
-	const char *e = envelope, *b = bodystructure, *bo = body;
-	char *ke = NULL, *kb = NULL, *kbo = NULL;
-	if (e == NULL || b == NULL || bo == NULL) {
-		if (store_msg_get(mb, uid, &m) <= 0)
-			return 0;
-		if (e == NULL && m.envelope != NULL)
-			e = ke = x_strdup(m.envelope);
-		if (b == NULL && m.bodystructure != NULL)
-			b = kb = x_strdup(m.bodystructure);
-		if (bo == NULL && m.body != NULL)
-			bo = kbo = x_strdup(m.body);
-		sqlite3_reset(store_index_stmt(idx, STMT_MSG_GET));
-		st = store_index_stmt(idx, STMT_MSG_SET_CACHE);
-		sqlite3_bind_int64(st, 1, mb->id);
-		sqlite3_bind_int64(st, 2, uid);
-	}
-	sqlite3_bind_text(st, 3, e, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, b, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, bo, -1, SQLITE_STATIC);
-	int ret = store_index_exec_stmt(idx, st);
-	free(ke);
-	free(kb);
-	free(kbo);
-	return ret;
+	sqlite3_bind_text(st, 3, envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
+	return store_index_exec_stmt(idx, st);
 }
 
 int store_msg_set_headers(struct store_mailbox *mb, uint32_t uid, const void *data, size_t len)
@@ -249,6 +242,29 @@ int store_msg_set_headers(struct store_mailbox *mb, uint32_t uid, const void *da
 	sqlite3_bind_int64(st, 1, mb->id);
 	sqlite3_bind_int64(st, 2, uid);
 	sqlite3_bind_blob(st, 3, len > 0 ? data : "", (int)len, SQLITE_STATIC);
+	if (store_index_exec_stmt(idx, st) < 0)
+		return -1;
+	st = store_index_stmt(idx, STMT_MSG_SET_HC);
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_int64(st, 2, uid);
+	return store_index_exec_stmt(idx, st);
+}
+
+int store_msg_put_cache(struct store_index *idx, int64_t mailbox_id, uint32_t uid,
+			const char *envelope, const char *bodystructure, const char *body,
+			const void *headers, size_t headers_len)
+{
+	if (envelope == NULL && bodystructure == NULL && body == NULL && headers == NULL)
+		return 0;
+	sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_PUT_CACHE);
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, envelope, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, bodystructure, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, body, -1, SQLITE_TRANSIENT);
+	if (headers != NULL)
+		sqlite3_bind_blob(st, 6, headers_len > 0 ? headers : "", (int)headers_len,
+				  SQLITE_TRANSIENT);
 	return store_index_exec_stmt(idx, st);
 }
 
@@ -575,12 +591,9 @@ static int copy_link(struct copy_job *job, const uint32_t *uids, size_t n)
 			sqlite3_bind_int64(st, 8, now);
 			sqlite3_bind_int64(st, 9, (sqlite3_int64)c.size);
 			sqlite3_bind_int64(st, 10, (sqlite3_int64)modseq);
-			sqlite3_bind_text(st, 11, env, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 12, bs, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 13, body, -1, SQLITE_STATIC);
-			if (hdrs != NULL)
-				sqlite3_bind_blob(st, 14, hdrs, (int)hdrs_len, SQLITE_STATIC);
-			if (store_index_exec_stmt(idx, st) < 0)
+			sqlite3_bind_int(st, 11, hdrs != NULL);
+			if (store_index_exec_stmt(idx, st) < 0 ||
+			    store_msg_put_cache(idx, dst->id, uid, env, bs, body, hdrs, hdrs_len) < 0)
 				ret = -1;
 			job->src_uids[job->n_done] = uids[i];
 			job->dst_uids[job->n_done] = uid;

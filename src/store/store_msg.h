@@ -64,6 +64,9 @@ int store_msg_iter_deinit(struct store_msg_iter *it);
  * of msg_r are valid until the next call on mb. */
 int store_msg_get(struct store_mailbox *mb, uint32_t uid, struct store_msg *msg_r);
 
+/* The keyword mask of one message: 1 found, 0 not (expunged), -1 error. */
+int store_msg_keywords(struct store_mailbox *mb, uint32_t uid, uint64_t *keywords_r);
+
 /* Opens the message file for reading (O_RDONLY|O_CLOEXEC). Follows a
  * rename by another session; a file that is gone gives STORE_ERR_EXPUNGED
  * and the message is expunged from the index. */

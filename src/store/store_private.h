@@ -72,6 +72,13 @@ void store_mailbox_note_mtimes(struct store_mailbox *mb);
 /* Re-reads the keyword list if the index changed. */
 void store_mailbox_load_keywords(struct store_mailbox *mb);
 
+/* Stores the cached strings of a message just inserted (any may be
+ * NULL; headers NULL = no header cache). The message row's hc must say
+ * whether headers were given (STMT_MSG_INSERT ?11). */
+int store_msg_put_cache(struct store_index *idx, int64_t mailbox_id, uint32_t uid,
+			const char *envelope, const char *bodystructure, const char *body,
+			const void *headers, size_t headers_len);
+
 /* Frees the user's watch handles (store_watch.c). */
 void store_watch_user_free(struct store_user *user);
 

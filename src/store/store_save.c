@@ -198,12 +198,13 @@ static int save_commit(struct store_save *save)
 	sqlite3_bind_int64(st, 8, time(NULL));
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)save->size);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)modseq);
-	struct buf hdrs = BUF_INIT;
-	if (mail_hcache_collector_finish(&save->hc, &hdrs))
-		sqlite3_bind_blob(st, 14, hdrs.data, (int)hdrs.len, SQLITE_STATIC);
-	else
-		sqlite3_bind_blob(st, 14, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int(st, 11, 1);
 	(void)store_index_exec_stmt(idx, st);
+	struct buf hdrs = BUF_INIT;
+	if (!mail_hcache_collector_finish(&save->hc, &hdrs))
+		buf_reset(&hdrs);	/* too long: an empty cache says so */
+	(void)store_msg_put_cache(idx, mb->id, uid, NULL, NULL, NULL,
+				  hdrs.len > 0 ? hdrs.data : "", hdrs.len);
 	buf_free(&hdrs);
 	buf_free(&fname);
 	store_mailbox_note_mtimes(mb);

@@ -113,6 +113,7 @@ static int insert_row(struct sync_ctx *ctx, uint32_t uid, const char *name, uint
 	sqlite3_bind_int64(s, 8, ctx->trust_uids ? st->st_mtim.tv_sec : time(NULL));
 	sqlite3_bind_int64(s, 9, st->st_size);
 	sqlite3_bind_int64(s, 10, (sqlite3_int64)sync_modseq(ctx));
+	sqlite3_bind_int(s, 11, 0);	/* header cache: the background fill */
 	ctx->adopted = true;
 	return store_index_exec_stmt(ctx->idx, s);
 }

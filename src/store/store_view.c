@@ -9,13 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void view_push(struct store_view *v, uint32_t uid)
+static uint8_t view_flags(uint32_t flags, uint64_t keywords)
+{
+	return (uint8_t)((flags & STORE_FLAGS_ALL) | (keywords != 0 ? STORE_VIEW_HAS_KEYWORDS : 0));
+}
+
+static void view_push(struct store_view *v, uint32_t uid, uint8_t flags)
 {
 	if (v->count == v->cap) {
 		v->cap = v->cap == 0 ? 64 : v->cap * 2;
 		v->uids = x_reallocarray(v->uids, v->cap, sizeof(uint32_t));
+		v->flags = x_reallocarray(v->flags, v->cap, 1);
 	}
+	v->flags[v->count] = flags;
 	v->uids[v->count++] = uid;
+}
+
+/* A row of STMT_MSG_UIDS. */
+static void view_push_row(struct store_view *v, sqlite3_stmt *st)
+{
+	view_push(v, (uint32_t)sqlite3_column_int64(st, 0),
+		  view_flags((uint32_t)sqlite3_column_int64(st, 1),
+			     (uint64_t)sqlite3_column_int64(st, 2)));
 }
 
 static void add_recent(struct store_view *v, uint32_t lo, uint32_t hi)
@@ -83,11 +98,12 @@ int store_view_open(struct store_mailbox *mb, bool readonly, struct store_view *
 	sqlite3_bind_int64(st, 3, UINT32_MAX);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		view_push(v, (uint32_t)sqlite3_column_int64(st, 0));
+		view_push_row(v, st);
 	sqlite3_reset(st);
 	store_index_end_read(idx);
 	if (rc != SQLITE_DONE) {
 		free(v->uids);
+		free(v->flags);
 		free(v);
 		return store_fail(mb->user, STORE_ERR_TEMP, "index error");
 	}
@@ -107,6 +123,7 @@ void store_view_close(struct store_view **vp)
 	*vp = NULL;
 	store_mailbox_close(&v->mb);
 	free(v->uids);
+	free(v->flags);
 	free(v->recent);
 	free(v->expunged);
 	free(v);
@@ -184,6 +201,38 @@ void store_view_caught_up(struct store_view *v, uint64_t modseq)
 		v->modseq = modseq;
 }
 
+void store_view_set_flags(struct store_view *v, uint32_t uid, uint32_t flags, uint64_t keywords)
+{
+	uint32_t msn = store_view_msn(v, uid);
+	if (msn != 0)
+		v->flags[msn - 1] = view_flags(flags, keywords);
+}
+
+int store_view_reload_flags(struct store_view *v)
+{
+	struct store_index *idx = v->mb->user->idx;
+	if (v->count == 0)
+		return 0;
+	sqlite3_stmt *st = store_index_stmt(idx, STMT_MSG_UIDS);
+	sqlite3_bind_int64(st, 1, v->mb->id);
+	sqlite3_bind_int64(st, 2, v->uids[0]);
+	sqlite3_bind_int64(st, 3, v->uids[v->count - 1]);
+	int rc;
+	uint32_t i = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+		while (i < v->count && v->uids[i] < uid)
+			i++;
+		if (i < v->count && v->uids[i] == uid)
+			v->flags[i] = view_flags((uint32_t)sqlite3_column_int64(st, 1),
+						 (uint64_t)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(v->mb->user, STORE_ERR_TEMP, "index error");
+	return 0;
+}
+
 struct changed_msg {
 	uint32_t uid;
 	uint32_t flags;
@@ -208,6 +257,7 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 				  rc == SQLITE_DONE ? "Mailbox was deleted" : "index error");
 
 	uint32_t *newuids = NULL;
+	uint8_t *newflags = NULL;
 	size_t n_new = 0;
 	struct changed_msg *changed = NULL;
 	size_t n_changed = 0, cap = 0;
@@ -247,7 +297,10 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 			if (n_new == new_cap) {
 				new_cap = new_cap == 0 ? 16 : new_cap * 2;
 				newuids = x_reallocarray(newuids, new_cap, sizeof(uint32_t));
+				newflags = x_reallocarray(newflags, new_cap, 1);
 			}
+			newflags[n_new] = view_flags((uint32_t)sqlite3_column_int64(st, 1),
+						     (uint64_t)sqlite3_column_int64(st, 2));
 			newuids[n_new++] = (uint32_t)sqlite3_column_int64(st, 0);
 		}
 		sqlite3_reset(st);
@@ -265,9 +318,9 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 			}
 			struct changed_msg *c = &changed[n_changed++];
 			c->uid = uid;
-			c->flags = (uint32_t)sqlite3_column_int64(st, 2);
-			c->keywords = (uint64_t)sqlite3_column_int64(st, 3);
-			c->modseq = (uint64_t)sqlite3_column_int64(st, 8);
+			c->flags = (uint32_t)sqlite3_column_int64(st, 1);
+			c->keywords = (uint64_t)sqlite3_column_int64(st, 2);
+			c->modseq = (uint64_t)sqlite3_column_int64(st, 3);
 		}
 		sqlite3_reset(st);
 		store_index_end_read(idx);
@@ -282,9 +335,12 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 				ev->expunge(ctx, msn, v->expunged[i]);
 		}
 		uint32_t w = 0;
-		for (uint32_t r = 0; r < v->count; r++)
-			if (!store_view_is_expunged(v, v->uids[r]))
-				v->uids[w++] = v->uids[r];
+		for (uint32_t r = 0; r < v->count; r++) {
+			if (store_view_is_expunged(v, v->uids[r]))
+				continue;
+			v->flags[w] = v->flags[r];
+			v->uids[w++] = v->uids[r];
+		}
 		v->count = w;
 		free(v->expunged);
 		v->expunged = NULL;
@@ -292,12 +348,15 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 	}
 	if (n_new > 0) {
 		for (size_t i = 0; i < n_new; i++)
-			view_push(v, newuids[i]);
+			view_push(v, newuids[i], newflags[i]);
 		claim_recent(v, newuids[0], newuids[n_new - 1]);
 	}
 	for (size_t i = 0; i < n_changed; i++) {
 		uint32_t msn = store_view_msn(v, changed[i].uid);
-		if (msn == 0 || store_view_is_expunged(v, changed[i].uid))
+		if (msn == 0)
+			continue;
+		v->flags[msn - 1] = view_flags(changed[i].flags, changed[i].keywords);
+		if (store_view_is_expunged(v, changed[i].uid))
 			continue;
 		if (ev != NULL && ev->flags != NULL) {
 			struct store_msg m;
@@ -310,6 +369,7 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 		}
 	}
 	free(newuids);
+	free(newflags);
 	free(changed);
 	return 0;
 }

@@ -221,13 +221,19 @@ static void test_migrate(void **state)
 	assert_int_equal(store_msg_update_flags(mb, &uid, 1, &ch, flags_cb, NULL), 0);
 	store_mailbox_close(&mb);
 	store_user_unref(&u);
-	/* Make it a version 1 index, as the previous release wrote. */
+	/* Make it a version 1 index, as the first release wrote: cached
+	 * strings in the message rows. */
 	char path[600];
 	snprintf(path, sizeof(path), "%s/correu-index.sqlite", maildir);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP INDEX message_noheaders; "
-				      "ALTER TABLE message DROP COLUMN headers; "
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER message_cache_del; DROP INDEX message_nohc; "
+				      "ALTER TABLE message DROP COLUMN hc; "
+				      "ALTER TABLE message ADD COLUMN envelope TEXT; "
+				      "ALTER TABLE message ADD COLUMN bodystructure TEXT; "
+				      "ALTER TABLE message ADD COLUMN body TEXT; "
+				      "UPDATE message SET envelope = '(NIL)' WHERE uid = 1; "
+				      "DROP TABLE message_cache; "
 				      "UPDATE meta SET value = 1 WHERE key = 'version';",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -236,13 +242,84 @@ static void test_migrate(void **state)
 	struct store_msg m;
 	assert_int_equal(store_msg_get(mb, 1, &m), 1);
 	assert_null(m.headers);
+	assert_string_equal(m.envelope, "(NIL)");
 	assert_int_equal(m.flags & STORE_FLAG_FLAGGED, STORE_FLAG_FLAGGED);
 	assert_int_equal(m.keywords, 1);
 	assert_int_equal(store_msg_set_headers(mb, 1, "To: x\r\n\r\n", 9), 0);
 	assert_int_equal(store_msg_get(mb, 1, &m), 1);
 	assert_int_equal(m.headers_len, 9);
+	assert_string_equal(m.envelope, "(NIL)");
+	/* Expunging drops the cached strings too. */
+	assert_int_equal(store_msg_expunge(mb, &uid, 1, false, NULL, NULL), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM message_cache c WHERE NOT "
+					    "EXISTS (SELECT 1 FROM message m WHERE m.id = c.id)",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 	store_mailbox_close(&mb);
 	store_user_unref(&u);
+}
+
+/* Version 2 (briefly) had the header cache in the message rows. */
+static void test_migrate_v2(void **state)
+{
+	(void)state;
+	struct store_user *u = open_user(NULL);
+	struct store_mailbox *mb;
+	assert_int_equal(store_mailbox_open(u, "INBOX", &mb), 0);
+	struct store_msg_iter it;
+	struct store_msg m;
+	store_msg_iter_init_light(&it, mb, 1, UINT32_MAX);
+	assert_true(store_msg_iter_next(&it, &m));
+	uint32_t uid = m.uid;
+	assert_int_equal(store_msg_iter_deinit(&it), 0);
+	store_mailbox_close(&mb);
+	store_user_unref(&u);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/correu-index.sqlite", maildir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *sql = sqlite3_mprintf(
+		"DROP TRIGGER message_cache_del; DROP INDEX message_nohc; "
+		"ALTER TABLE message DROP COLUMN hc; "
+		"ALTER TABLE message ADD COLUMN envelope TEXT; "
+		"ALTER TABLE message ADD COLUMN bodystructure TEXT; "
+		"ALTER TABLE message ADD COLUMN body TEXT; "
+		"ALTER TABLE message ADD COLUMN headers BLOB; "
+		"CREATE INDEX message_noheaders ON message(id) WHERE headers IS NULL; "
+		"UPDATE message SET headers = x'546f3a20790d0a0d0a', body = 'B' WHERE uid = %u; "
+		"DROP TABLE message_cache; "
+		"UPDATE meta SET value = 2 WHERE key = 'version';", uid);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+	u = open_user(NULL);
+	assert_int_equal(store_mailbox_open(u, "INBOX", &mb), 0);
+	assert_int_equal(store_msg_get(mb, uid, &m), 1);
+	assert_int_equal(m.headers_len, 9);
+	assert_memory_equal(m.headers, "To: y\r\n\r\n", 9);
+	assert_string_equal(m.body, "B");
+	store_msg_iter_init_light(&it, mb, 1, UINT32_MAX);
+	size_t n = 0;
+	while (store_msg_iter_next(&it, &m))
+		n++;
+	assert_int_equal(store_msg_iter_deinit(&it), 0);
+	assert_true(n > 1);
+	store_mailbox_close(&mb);
+	store_user_unref(&u);
+	/* Only the one with a cache is marked done for the fill. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM message WHERE hc = 1", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 
 int main(void)
@@ -251,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_append_copy),
 		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_migrate_v2),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
