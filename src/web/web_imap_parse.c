@@ -191,7 +191,11 @@ static int parse_literal(struct cursor *c, struct imap_node *out)
 	}
 	c->p++;
 	out->type = IMAP_NODE_STRING;
-	out->data = x_memdup(c->p, (size_t)n + 1);
+	/* Exactly n bytes are there: the NUL is ours (copying n + 1 read a
+	 * byte past a response that ends with the literal; found by
+	 * fuzz_http_imap_response). */
+	out->data = x_malloc((size_t)n + 1);
+	memcpy(out->data, c->p, (size_t)n);
 	out->data[n] = '\0';
 	out->len = (size_t)n;
 	c->p += n;

