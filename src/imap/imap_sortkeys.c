@@ -57,7 +57,12 @@ int imap_sortkeys_load(struct imap_session *s, const uint32_t *uids, size_t n, u
 		struct store_msg_iter it;
 		struct store_msg m;
 		size_t k = 0;
-		store_msg_iter_init_light(&it, v->mb, uids[0], uids[n - 1]);
+		/* Every header field SORT and THREAD read is in the index's
+		 * header cache: no message file is opened when it is there. */
+		if (need != 0)
+			store_msg_iter_init_headers(&it, v->mb, uids[0], uids[n - 1]);
+		else
+			store_msg_iter_init_light(&it, v->mb, uids[0], uids[n - 1]);
 		while (k < n && store_msg_iter_next(&it, &m)) {
 			while (k < n && uids[k] < m.uid)
 				k++;
