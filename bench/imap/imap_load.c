@@ -183,8 +183,11 @@ static int command(struct conn *c, enum op op, char *untagged, size_t usize, con
 				atomic_fetch_add(&op_ns[op], now_ns() - t0);
 			}
 			bool ok = strncmp(line + tl + 1, "OK", 2) == 0;
-			if (!ok)
+			if (!ok) {
 				atomic_fetch_add(&errors, 1);
+				if (getenv("IMAP_LOAD_VERBOSE") != NULL)
+					fprintf(stderr, "%s-> %s\n", cmd, line);
+			}
 			return ok ? 0 : -1;
 		}
 		if (untagged != NULL && line[0] == '*' && strlen(line) < usize)

@@ -26,6 +26,8 @@ static void append_ctx_free(struct imap_cmd *cmd)
 static void saved_cb(void *ctx, uint32_t uidvalidity, uint32_t uid, enum store_error error)
 {
 	struct imap_cmd *cmd = ctx;
+	struct conn *conn = cmd->s->conn;
+	conn_cork(conn);	/* EXISTS and the tagged reply in one write */
 	if (error != STORE_ERR_NONE) {
 		if (error == STORE_ERR_OVERQUOTA)
 			imap_cmd_no(cmd, "[OVERQUOTA] Quota exceeded");
@@ -35,6 +37,7 @@ static void saved_cb(void *ctx, uint32_t uidvalidity, uint32_t uid, enum store_e
 		imap_cmd_ok(cmd, "[APPENDUID %u %u] APPEND completed", uidvalidity, uid);
 	}
 	imap_cmd_done(cmd);
+	conn_uncork(conn);
 }
 
 enum imap_cmd_result imap_cmd_append(struct imap_cmd *cmd)
@@ -103,6 +106,8 @@ enum imap_cmd_result imap_cmd_append(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "[UNAVAILABLE] Cannot store the message, try again later");
 	struct store_save *save = c->a->save;
 	c->a->save = NULL;
+	if (s->view != NULL && !s->view->readonly)
+		store_save_claim_recent(save, s->view);	/* if it is the selected one */
 	store_save_finish(save, flags, keywords, n_keywords, idate, itz, saved_cb, cmd);
 	return IMAP_CMD_ASYNC;
 }

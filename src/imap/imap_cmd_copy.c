@@ -21,8 +21,8 @@ static void copy_ctx_free(struct imap_cmd *cmd)
 	free(c);
 }
 
-static void copied_cb(void *ctx, const uint32_t *src, const uint32_t *dst, size_t n,
-		      enum store_error error)
+static void copied_reply(void *ctx, const uint32_t *src, const uint32_t *dst, size_t n,
+			 enum store_error error)
 {
 	struct imap_cmd *cmd = ctx;
 	struct copy_cmd *c = cmd->ctx;
@@ -53,6 +53,16 @@ static void copied_cb(void *ctx, const uint32_t *src, const uint32_t *dst, size_
 	}
 	buf_free(&b);
 	imap_cmd_done(cmd);
+}
+
+static void copied_cb(void *ctx, const uint32_t *src, const uint32_t *dst, size_t n,
+		      enum store_error error)
+{
+	struct imap_cmd *cmd = ctx;
+	struct conn *conn = cmd->s->conn;
+	conn_cork(conn);	/* untagged lines and the tagged reply in one write */
+	copied_reply(ctx, src, dst, n, error);
+	conn_uncork(conn);
 }
 
 static enum imap_cmd_result copy_run(struct imap_cmd *cmd, bool move)

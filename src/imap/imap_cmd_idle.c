@@ -9,8 +9,11 @@
 static void idle_notify(void *ctx)
 {
 	struct imap_session *s = ctx;
-	if (s->idling)
+	if (s->idling) {
+		conn_cork(s->conn);	/* the updates in one write */
 		imap_session_update(s, true);
+		conn_uncork(s->conn);
+	}
 }
 
 static void idle_line(struct imap_cmd *cmd, const char *line)

@@ -149,9 +149,12 @@ static void search_done(void *ctx, int ret, uint32_t *uids, size_t n, uint64_t m
 {
 	struct imap_cmd *cmd = ctx;
 	struct search_cmd *c = cmd->ctx;
+	struct conn *conn = cmd->s->conn;
 	c->job = NULL;
+	conn_cork(conn);	/* result, updates and tagged reply in one write */
 	(void)search_reply(cmd, ret, uids, n, modseq);
 	imap_cmd_done(cmd);
+	conn_uncork(conn);
 }
 
 enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)

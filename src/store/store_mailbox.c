@@ -821,6 +821,25 @@ uint32_t store_mailbox_reserve_uids(struct store_mailbox *mb, uint32_t count)
 	return (uint32_t)first;
 }
 
+uint32_t store_mailbox_claim_recent(struct store_mailbox *mb, uint32_t last)
+{
+	struct store_index *idx = mb->user->idx;
+	sqlite3_stmt *st = store_index_stmt(idx, STMT_MB_BY_ID);
+	sqlite3_bind_int64(st, 1, mb->id);
+	uint32_t recent_uid = UINT32_MAX;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		recent_uid = (uint32_t)sqlite3_column_int64(st, 6);
+	sqlite3_reset(st);
+	if (recent_uid > last)
+		return 0;
+	st = store_index_stmt(idx, STMT_MB_SET_RECENT);
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)last + 1);
+	if (store_index_exec_stmt(idx, st) < 0)
+		return 0;
+	return recent_uid > 0 ? recent_uid : 1;
+}
+
 void store_mailbox_note_mtimes(struct store_mailbox *mb)
 {
 	char *c = x_asprintf("%s/cur", mb->path);

@@ -66,6 +66,12 @@ uint64_t store_mailbox_next_modseq(struct store_mailbox *mb);
 uint32_t store_mailbox_reserve_uids(struct store_mailbox *mb, uint32_t count);
 /* Writes the folder's state file (uidvalidity, uidnext, guid). */
 void store_mailbox_write_state(struct store_mailbox *mb, uint32_t uidnext);
+/* Inside a write transaction: claims \Recent for the mailbox's unclaimed
+ * messages up to UID last; returns the first UID claimed, 0 if none. */
+uint32_t store_mailbox_claim_recent(struct store_mailbox *mb, uint32_t last);
+/* Adds UIDs lo..hi to a view's \Recent set (store_view.c). */
+void store_view_add_recent(struct store_view *view, uint32_t lo, uint32_t hi);
+
 /* Records the current cur/ mtime as synced (new/ is recorded only by a
  * sync, which lists it). */
 void store_mailbox_note_mtimes(struct store_mailbox *mb);

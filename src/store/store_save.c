@@ -39,6 +39,7 @@ struct store_save {
 	store_save_cb *cb;
 	void *ctx;
 	struct mail_hcache_collector hc;	/* the header, for the cache */
+	struct store_view *claim_view;		/* gets \Recent for the message */
 };
 
 struct store_save *store_save_begin(struct store_mailbox *mb)
@@ -77,6 +78,11 @@ int store_save_write(struct store_save *save, const void *data, size_t len)
 	save->size += len;
 	mail_hcache_collector_feed(&save->hc, data, len);
 	return 0;
+}
+
+void store_save_claim_recent(struct store_save *save, struct store_view *view)
+{
+	save->claim_view = view;
 }
 
 uint64_t store_save_size(const struct store_save *save)
@@ -208,12 +214,17 @@ static int save_commit(struct store_save *save)
 	buf_free(&hdrs);
 	buf_free(&fname);
 	store_mailbox_note_mtimes(mb);
+	uint32_t recent_from = 0;
+	if (save->claim_view != NULL && save->claim_view->mb->id == mb->id)
+		recent_from = store_mailbox_claim_recent(mb, uid);
 	if (store_index_commit(idx) < 0) {
 		/* The index does not know the file: put it back out of cur/. */
 		(void)unlink(save->final_path);
 		return store_fail(user, STORE_ERR_TEMP, "index error");
 	}
 	store_user_changed(user);
+	if (recent_from != 0)
+		store_view_add_recent(save->claim_view, recent_from, uid);
 	save->uid = uid;
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 struct store_mailbox;
 struct store_save;
+struct store_view;
 
 /* Starts a message in mb's tmp/. Returns NULL with the user error set. */
 struct store_save *store_save_begin(struct store_mailbox *mb);
@@ -22,6 +23,10 @@ int store_save_write(struct store_save *save, const void *data, size_t len);
 uint64_t store_save_size(const struct store_save *save);
 /* Discards the message and frees save. */
 void store_save_abort(struct store_save **save);
+
+/* The saving session has mb selected in view (not read-only): the new
+ * message is \Recent in that view, claimed in the same transaction. */
+void store_save_claim_recent(struct store_save *save, struct store_view *view);
 
 /* uid is the new message's UID (0 with error != STORE_ERR_NONE). */
 typedef void store_save_cb(void *ctx, uint32_t uidvalidity, uint32_t uid,

@@ -33,7 +33,7 @@ static void view_push_row(struct store_view *v, sqlite3_stmt *st)
 			     (uint64_t)sqlite3_column_int64(st, 2)));
 }
 
-static void add_recent(struct store_view *v, uint32_t lo, uint32_t hi)
+void store_view_add_recent(struct store_view *v, uint32_t lo, uint32_t hi)
 {
 	if (lo > hi)
 		return;
@@ -52,12 +52,14 @@ static void add_recent(struct store_view *v, uint32_t lo, uint32_t hi)
 	v->n_recent++;
 }
 
-/* Claims \Recent for UIDs >= first in the mailbox (non-readonly views). */
+/* Claims \Recent for UIDs >= first in the mailbox (non-readonly views).
+ * Looks first without the write lock: usually another session (or the
+ * APPEND itself) has claimed them already. */
 static void claim_recent(struct store_view *v, uint32_t first, uint32_t last)
 {
 	struct store_mailbox *mb = v->mb;
 	struct store_index *idx = mb->user->idx;
-	if (v->readonly || store_index_begin_write(idx) < 0)
+	if (v->readonly)
 		return;
 	sqlite3_stmt *st = store_index_stmt(idx, STMT_MB_BY_ID);
 	sqlite3_bind_int64(st, 1, mb->id);
@@ -65,14 +67,11 @@ static void claim_recent(struct store_view *v, uint32_t first, uint32_t last)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		recent_uid = (uint32_t)sqlite3_column_int64(st, 6);
 	sqlite3_reset(st);
-	if (recent_uid <= last) {
-		st = store_index_stmt(idx, STMT_MB_SET_RECENT);
-		sqlite3_bind_int64(st, 1, mb->id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)last + 1);
-		(void)store_index_exec_stmt(idx, st);
-	}
-	if (store_index_commit(idx) == 0 && recent_uid <= last)
-		add_recent(v, recent_uid > first ? recent_uid : first, last);
+	if (recent_uid > last || store_index_begin_write(idx) < 0)
+		return;
+	uint32_t from = store_mailbox_claim_recent(mb, last);
+	if (store_index_commit(idx) == 0 && from != 0)
+		store_view_add_recent(v, from > first ? from : first, last);
 }
 
 int store_view_open(struct store_mailbox *mb, bool readonly, struct store_view **view_r)

@@ -759,6 +759,22 @@ void conn_write(struct conn *c, const void *data, size_t len)
 	}
 }
 
+void conn_cork(struct conn *c)
+{
+	c->depth++;
+}
+
+void conn_uncork(struct conn *c)
+{
+	i_assert(c->depth > 0);
+	if (--c->depth > 0)
+		return;
+	if (c->phase == PHASE_OPEN)
+		conn_flush(c);
+	if (c->phase != PHASE_CLOSED)
+		conn_update_poll(c);
+}
+
 void conn_write_str(struct conn *c, const char *s)
 {
 	conn_write(c, s, strlen(s));

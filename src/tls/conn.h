@@ -56,6 +56,12 @@ bool conn_tls_verified(const struct conn *c, const char **error_r);
 
 struct buf *conn_input(struct conn *c);
 void conn_write(struct conn *c, const void *data, size_t len);
+/* Outside its callbacks, every conn_write is sent at once; between
+ * conn_cork and conn_uncork (nesting) the writes leave together, as one
+ * TLS record and one system call where they fit (a reply completed from
+ * a helper thread's callback: untagged lines, then the tagged one). */
+void conn_cork(struct conn *c);
+void conn_uncork(struct conn *c);
 void conn_write_str(struct conn *c, const char *s);
 void conn_printf(struct conn *c, const char *fmt, ...) ATTR_FORMAT(2, 3);
 size_t conn_output_pending(const struct conn *c);

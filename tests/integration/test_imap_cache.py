@@ -127,3 +127,31 @@ def test_header_cache(srv):
         assert data[0][1] == b"Cc: cat@x.test\r\nX-Other: plans\r\n\r\n"
         time.sleep(0.5)  # the second round: caches filled meanwhile
     m.logout()
+
+
+def test_recent_of_own_append(srv):
+    """The appending session claims \\Recent in the APPEND's own commit."""
+    a, b = login(srv), login(srv)
+    a.select("INBOX")
+    b.select("INBOX")
+    a.append("INBOX", None, None, b"Subject: one\r\n\r\n1\r\n")
+    a.noop()
+    assert a.untagged_responses.get("RECENT", [b"0"])[-1] == b"1"
+    typ, data = a.fetch("1", "(FLAGS)")
+    assert b"\\Recent" in data[0]
+    b.noop()
+    typ, data = b.fetch("1", "(FLAGS)")
+    assert b"\\Recent" not in data[0]
+    b.append("INBOX", None, None, b"Subject: two\r\n\r\n2\r\n")
+    typ, data = b.fetch("2", "(FLAGS)")
+    assert b"\\Recent" in data[0]
+    a.noop()
+    typ, data = a.fetch("1:2", "(FLAGS)")
+    assert b"\\Recent" in data[0] and b"\\Recent" not in data[1]
+    # Appending elsewhere claims nothing for the selected mailbox.
+    a.append("Drafts", None, None, b"Subject: d\r\n\r\nd\r\n")
+    a.select("Drafts")
+    typ, data = a.fetch("1", "(FLAGS)")
+    assert b"\\Recent" in data[0]
+    a.logout()
+    b.logout()
