@@ -54,6 +54,7 @@ void imap_session_update(struct imap_session *s, bool allow_expunge)
 	struct update_ctx u = { .s = s };
 	buf_init(&u.out);
 	/* Flag updates name keywords: announce new ones first (FLAGS). */
+	uint64_t before = s->view->modseq;
 	if (store_view_update(s->view, allow_expunge, &events, &u) < 0) {
 		buf_free(&u.out);
 		free(u.vanished);
@@ -66,8 +67,9 @@ void imap_session_update(struct imap_session *s, bool allow_expunge)
 				  store_user_error_text(s->store));
 		return;
 	}
-	const struct strv *kw = store_mailbox_keywords(s->view->mb);
-	if (kw->n != s->keywords_sent)
+	/* A keyword is used only by a change, which moves the modseq. */
+	if (s->view->modseq != before &&
+	    store_mailbox_keywords(s->view->mb)->n != s->keywords_sent)
 		imap_send_flags_lines(s);
 	if (u.n_vanished > 0) {
 		qsort(u.vanished, u.n_vanished, sizeof(uint32_t), cmp_u32);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Cached strings live beside the message rows, so scans of the rows
  * (views, flags, sizes) stay small; hc = 1 once the header cache is
@@ -439,6 +440,17 @@ bool store_index_replaced(struct store_index *idx)
 		return false;
 	idx->corrupt = true;
 	return true;
+}
+
+bool store_index_replaced_lazy(struct store_index *idx)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!idx->corrupt && now - idx->replaced_checked < 1000)
+		return false;
+	idx->replaced_checked = now;
+	return store_index_replaced(idx);
 }
 
 int64_t store_index_data_version(struct store_index *idx)

@@ -84,6 +84,7 @@ struct store_index {
 	sqlite3_stmt *iter_st[STORE_ITER_KINDS];
 	bool iter_busy[STORE_ITER_KINDS];
 	uint64_t ino;			/* of the file when opened */
+	int64_t replaced_checked;	/* CLOCK_MONOTONIC_COARSE ms */
 };
 
 /* Opens (creating when create is set) the index at path and checks its
@@ -123,6 +124,9 @@ int64_t store_index_data_version(struct store_index *idx);
 /* Whether the index file was replaced (a rebuild by `correu reindex`);
  * marks the index corrupt so the user is reopened. */
 bool store_index_replaced(struct store_index *idx);
+/* The same, looking at the file at most once a second (every command
+ * asks). */
+bool store_index_replaced_lazy(struct store_index *idx);
 
 /* meta table helpers. */
 int64_t store_index_meta_get(struct store_index *idx, const char *key, int64_t def);

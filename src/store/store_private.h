@@ -72,6 +72,10 @@ uint32_t store_mailbox_claim_recent(struct store_mailbox *mb, uint32_t last);
 /* Adds UIDs lo..hi to a view's \Recent set (store_view.c). */
 void store_view_add_recent(struct store_view *view, uint32_t lo, uint32_t hi);
 
+/* store_mailbox_sync that also gives the mailbox's modseq when it needed
+ * no change (then *modseq_r != 0), saving a look-up. */
+int store_mailbox_sync_modseq(struct store_mailbox *mb, uint64_t *modseq_r);
+
 /* Records the current cur/ mtime as synced (new/ is recorded only by a
  * sync, which lists it). */
 void store_mailbox_note_mtimes(struct store_mailbox *mb);

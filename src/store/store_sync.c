@@ -291,8 +291,10 @@ static int rescan_cur(struct sync_ctx *ctx)
 	return ret;
 }
 
-int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids);
-int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids)
+/* A sync; *modseq_r (may be NULL) gets the mailbox's modseq when no
+ * change was needed, else 0. */
+static int sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids,
+		     uint64_t *modseq_r)
 {
 	struct store_user *user = mb->user;
 	struct store_index *idx = user->idx;
@@ -302,7 +304,7 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 	strv_init(&newfiles);
 	int ret = 0;
 
-	if (store_index_replaced(idx)) {
+	if (force_rescan ? store_index_replaced(idx) : store_index_replaced_lazy(idx)) {
 		ret = store_fail(user, STORE_ERR_TEMP, "The mail index was rebuilt, reconnect");
 		goto out;
 	}
@@ -317,6 +319,7 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 			store_fail(user, STORE_ERR_TEMP, "index error");
 		goto out;
 	}
+	uint64_t modseq = (uint64_t)sqlite3_column_int64(s, 4);
 	int64_t new_mtime = sqlite3_column_int64(s, 10);
 	int64_t cur_mtime = sqlite3_column_int64(s, 11);
 	sqlite3_reset(s);
@@ -330,8 +333,11 @@ int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool tr
 		ret = store_fail(user, STORE_ERR_TEMP, "%s: %s", newdir, strerror(errno));
 		goto out;
 	}
-	if (!need_cur && newfiles.n == 0 && (!need_new || !mtime_settled(new_now)))
+	if (!need_cur && newfiles.n == 0 && (!need_new || !mtime_settled(new_now))) {
+		if (modseq_r != NULL)
+			*modseq_r = modseq;
 		goto out;
+	}
 
 	if (store_index_begin_write(idx) < 0) {
 		ret = store_fail(user, STORE_ERR_TEMP, "index busy");
@@ -393,7 +399,19 @@ out:
 	return ret;
 }
 
+int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids);
+int store_mailbox_sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uids)
+{
+	return sync_full(mb, force_rescan, trust_uids, NULL);
+}
+
+int store_mailbox_sync_modseq(struct store_mailbox *mb, uint64_t *modseq_r)
+{
+	*modseq_r = 0;
+	return sync_full(mb, false, false, modseq_r);
+}
+
 int store_mailbox_sync(struct store_mailbox *mb)
 {
-	return store_mailbox_sync_full(mb, false, false);
+	return sync_full(mb, false, false, NULL);
 }

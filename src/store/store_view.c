@@ -244,16 +244,21 @@ int store_view_update(struct store_view *v, bool allow_expunge,
 {
 	struct store_mailbox *mb = v->mb;
 	struct store_index *idx = mb->user->idx;
-	if (store_mailbox_sync(mb) < 0)
+	uint64_t modseq;
+	if (store_mailbox_sync_modseq(mb, &modseq) < 0)
 		return -1;
-	sqlite3_stmt *st = store_index_stmt(idx, STMT_MB_COUNTS);
-	sqlite3_bind_int64(st, 1, mb->id);
-	int rc = sqlite3_step(st);
-	uint64_t modseq = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 5) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_fail(mb->user, rc == SQLITE_DONE ? STORE_ERR_NONEXISTENT : STORE_ERR_TEMP,
-				  rc == SQLITE_DONE ? "Mailbox was deleted" : "index error");
+	sqlite3_stmt *st;
+	if (modseq == 0) {
+		st = store_index_stmt(idx, STMT_MB_COUNTS);
+		sqlite3_bind_int64(st, 1, mb->id);
+		int rc = sqlite3_step(st);
+		modseq = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 5) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return store_fail(mb->user, rc == SQLITE_DONE ? STORE_ERR_NONEXISTENT :
+					  STORE_ERR_TEMP, rc == SQLITE_DONE ? "Mailbox was deleted" :
+					  "index error");
+	}
 
 	uint32_t *newuids = NULL;
 	uint8_t *newflags = NULL;
