@@ -1,9 +1,10 @@
 /* imap_cmd_thread.c — IMAP THREAD and UID THREAD (RFC 5256) with the
  * ORDEREDSUBJECT and REFERENCES algorithms. Trees are walked with
- * explicit stacks (reply chains can be as deep as the mailbox). Runs in
- * the mail workers. Parses client input; message headers are untrusted. */
+ * explicit stacks (reply chains can be as deep as the mailbox). The
+ * threading runs in the thread pool for large mailboxes
+ * (imap_sortjob.c). Runs in the mail workers. Parses client input;
+ * message headers are untrusted. */
 #include "imap_commands.h"
-#include "imap_search.h"
 #include "imap_sortkeys.h"
 
 #include <stdlib.h>
@@ -353,9 +354,71 @@ static void references_roots(struct tree *t, size_t root)
 	free(subj);
 }
 
+struct thread_arg {
+	bool references;
+	bool uid;
+};
+
+/* In a helper thread (imap_sortjob_write_fn). */
+static void thread_write(struct imap_sortmsg *msgs, size_t n, const void *arg, struct buf *out)
+{
+	const struct thread_arg *ta = arg;
+	struct tree t;
+	memset(&t, 0, sizeof(t));
+	size_t root;
+	if (ta->references) {
+		thread_references(msgs, n, &t);
+		root = new_cont(&t);
+		references_roots(&t, root);
+	} else {
+		root = new_cont(&t);
+		thread_orderedsubject(msgs, n, &t, root);
+	}
+	sort_all(&t, root);
+	buf_append_str(out, "* THREAD ");
+	for (size_t c = t.c[root].first; c != NONE; c = t.c[c].next) {
+		buf_append_char(out, '(');
+		write_thread(&t, c, ta->uid, out);
+		buf_append_char(out, ')');
+	}
+	buf_append_str(out, "\r\n");
+	free(t.c);
+	free(t.tab);
+}
+
+struct thread_cmd {
+	struct imap_sortjob *job;
+};
+
+static void thread_cmd_free(struct imap_cmd *cmd)
+{
+	struct thread_cmd *c = cmd->ctx;
+	if (c->job != NULL)
+		imap_sortjob_cancel(c->job);
+	free(c);
+}
+
+static enum imap_cmd_result thread_reply(struct imap_cmd *cmd, int ret, struct buf *out)
+{
+	if (ret < 0)
+		return imap_cmd_store_error(cmd);
+	imap_write(cmd->s, out->data != NULL ? out->data : "", out->len);
+	return imap_cmd_ok(cmd, "THREAD completed");
+}
+
+static void thread_done(struct imap_cmd *cmd, int ret, struct buf *out)
+{
+	struct thread_cmd *c = cmd->ctx;
+	struct conn *conn = cmd->s->conn;
+	c->job = NULL;
+	conn_cork(conn);
+	(void)thread_reply(cmd, ret, out);
+	imap_cmd_done(cmd);
+	conn_uncork(conn);
+}
+
 enum imap_cmd_result imap_cmd_thread(struct imap_cmd *cmd)
 {
-	struct imap_session *s = cmd->s;
 	if (cmd->n_args < 3)
 		return imap_cmd_bad(cmd, "THREAD needs an algorithm, a charset and search keys");
 	bool references;
@@ -368,62 +431,29 @@ enum imap_cmd_result imap_cmd_thread(struct imap_cmd *cmd)
 	const char *charset = imap_arg_astring(&cmd->args[1]);
 	if (charset == NULL)
 		return imap_cmd_bad(cmd, "Invalid charset");
-	struct imap_search search;
+	struct imap_search *search = x_calloc(1, sizeof(*search));
 	const char *error = NULL;
 	bool badcharset;
-	if (imap_search_parse(cmd->args + 2, cmd->n_args - 2, charset, &search, &error,
+	if (imap_search_parse(cmd->args + 2, cmd->n_args - 2, charset, search, &error,
 			      &badcharset) < 0) {
+		free(search);
 		if (badcharset)
 			return imap_cmd_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return imap_cmd_bad(cmd, "%s", error);
 	}
-	uint32_t *uids;
-	size_t n;
-	uint64_t modseq;
-	int r = imap_search_run(s, &search, &uids, &n, &modseq);
-	imap_search_free(&search);
-	if (r < 0)
-		return imap_cmd_store_error(cmd);
-	struct imap_sortmsg *msgs;
-	int got = imap_sortkeys_load(s, uids, n, IMAP_NEED_SUBJECT | IMAP_NEED_DATE |
-				     (references ? IMAP_NEED_REFS : 0), &msgs);
-	free(uids);
-	if (got < 0)
-		return imap_cmd_store_error(cmd);
-	struct tree t;
-	memset(&t, 0, sizeof(t));
-	if (references) {
-		thread_references(msgs, (size_t)got, &t);
-		size_t root = new_cont(&t);
-		references_roots(&t, root);
-		sort_all(&t, root);
-		struct buf b = BUF_INIT;
-		buf_append_str(&b, "* THREAD ");
-		for (size_t c = t.c[root].first; c != NONE; c = t.c[c].next) {
-			buf_append_char(&b, '(');
-			write_thread(&t, c, cmd->uid, &b);
-			buf_append_char(&b, ')');
-		}
-		buf_append_str(&b, "\r\n");
-		imap_write(s, b.data, b.len);
-		buf_free(&b);
-	} else {
-		size_t root = new_cont(&t);
-		thread_orderedsubject(msgs, (size_t)got, &t, root);
-		sort_all(&t, root);
-		struct buf b = BUF_INIT;
-		buf_append_str(&b, "* THREAD ");
-		for (size_t c = t.c[root].first; c != NONE; c = t.c[c].next) {
-			buf_append_char(&b, '(');
-			write_thread(&t, c, cmd->uid, &b);
-			buf_append_char(&b, ')');
-		}
-		buf_append_str(&b, "\r\n");
-		imap_write(s, b.data, b.len);
-		buf_free(&b);
-	}
-	free(t.c);
-	free(t.tab);
-	imap_sortkeys_free(msgs, (size_t)got);
-	return imap_cmd_ok(cmd, "THREAD completed");
+	struct thread_arg *ta = x_calloc(1, sizeof(*ta));
+	ta->references = references;
+	ta->uid = cmd->uid;
+	struct thread_cmd *c = x_calloc(1, sizeof(*c));
+	cmd->ctx = c;
+	cmd->ctx_free = thread_cmd_free;
+	struct buf out = BUF_INIT;
+	int r = imap_sortjob_start(cmd, search, IMAP_NEED_SUBJECT | IMAP_NEED_DATE |
+				   (references ? IMAP_NEED_REFS : 0), thread_write, ta, thread_done,
+				   &c->job, &out);
+	if (r > 0)
+		return IMAP_CMD_ASYNC;
+	enum imap_cmd_result res = thread_reply(cmd, r, &out);
+	buf_free(&out);
+	return res;
 }

@@ -1,6 +1,7 @@
 /* imap_sortkeys.c — extracting SORT/THREAD values from message
- * headers. Runs in the mail workers. Parses untrusted headers through
- * src/mail. */
+ * headers (the header cache when the message has one). Pure: runs in
+ * the mail workers' loops and helper threads. Parses untrusted headers
+ * through src/mail. */
 #include "imap_sortkeys.h"
 #include "imap_msgdata.h"
 #include "mail_address.h"
@@ -47,104 +48,69 @@ static void parse_ids(const char *v, char ***ids, size_t *n)
 	}
 }
 
-int imap_sortkeys_load(struct imap_session *s, const uint32_t *uids, size_t n, unsigned need,
-		       struct imap_sortmsg **msgs_r)
+void imap_sortkeys_compute(struct imap_msgdata *md, unsigned need, struct imap_sortmsg *sm)
 {
-	struct store_view *v = s->view;
-	struct imap_sortmsg *msgs = x_calloc(n + 1, sizeof(*msgs));
-	size_t got = 0;
-	if (n > 0) {
-		struct store_msg_iter it;
-		struct store_msg m;
-		size_t k = 0;
-		/* Every header field SORT and THREAD read is in the index's
-		 * header cache: no message file is opened when it is there. */
-		if (need != 0)
-			store_msg_iter_init_headers(&it, v->mb, uids[0], uids[n - 1]);
-		else
-			store_msg_iter_init_light(&it, v->mb, uids[0], uids[n - 1]);
-		while (k < n && store_msg_iter_next(&it, &m)) {
-			while (k < n && uids[k] < m.uid)
-				k++;
-			if (k == n || uids[k] != m.uid)
-				continue;
-			k++;
-			struct imap_sortmsg *sm = &msgs[got++];
-			struct imap_msgdata md;
-			imap_msgdata_init(&md, v->mb, &m);
-			sm->uid = m.uid;
-			sm->msn = store_view_msn(v, m.uid);
-			sm->size = m.size;
-			sm->arrival = m.idate;
-			sm->date = m.idate;
-			if (need & IMAP_NEED_DATE) {
-				char *d = imap_msgdata_header_get(&md, "Date");
-				time_t t;
-				int tz;
-				if (d != NULL && mail_date_parse(d, strlen(d), &t, &tz) == 0)
-					sm->date = t;
-				free(d);
-			}
-			if (need & IMAP_NEED_SUBJECT) {
-				char *subj = imap_msgdata_header_get(&md, "Subject");
-				struct buf base = BUF_INIT;
-				if (subj != NULL)
-					mail_subject_base(subj, strlen(subj), &base, &sm->reply);
-				sm->subject = mail_fold_dup(base.data != NULL ? base.data : "", base.len,
-							    NULL);
-				buf_free(&base);
-				free(subj);
-			}
-			if (need & IMAP_NEED_ADDR) {
-				sm->from = first_mailbox(&md, "From");
-				sm->to = first_mailbox(&md, "To");
-				sm->cc = first_mailbox(&md, "Cc");
-			}
-			if (need & IMAP_NEED_REFS) {
-				char *id = imap_msgdata_header_get(&md, "Message-ID");
-				char **ids = NULL;
-				size_t nids = 0;
-				if (id != NULL)
-					parse_ids(id, &ids, &nids);
-				if (nids > 0) {
-					sm->message_id = ids[0];
-					for (size_t i = 1; i < nids; i++)
-						free(ids[i]);
-				}
-				free(ids);
-				free(id);
-				char *refs = imap_msgdata_header_get(&md, "References");
-				if (refs != NULL)
-					parse_ids(refs, &sm->refs, &sm->n_refs);
-				free(refs);
-				if (sm->n_refs == 0) {
-					char *irt = imap_msgdata_header_get(&md, "In-Reply-To");
-					if (irt != NULL) {
-						char **r = NULL;
-						size_t nr = 0;
-						parse_ids(irt, &r, &nr);
-						if (nr > 0) {
-							sm->refs = x_calloc(1, sizeof(char *));
-							sm->refs[0] = r[0];
-							sm->n_refs = 1;
-							for (size_t i = 1; i < nr; i++)
-								free(r[i]);
-						}
-						free(r);
-						free(irt);
-					}
-				}
-			}
-			md.cache_dirty = false;
-			imap_msgdata_deinit(&md);
+	sm->uid = md->uid;
+	sm->size = md->size;
+	sm->arrival = md->idate;
+	sm->date = md->idate;
+	if (need & IMAP_NEED_DATE) {
+		char *d = imap_msgdata_header_get(md, "Date");
+		time_t t;
+		int tz;
+		if (d != NULL && mail_date_parse(d, strlen(d), &t, &tz) == 0)
+			sm->date = t;
+		free(d);
+	}
+	if (need & IMAP_NEED_SUBJECT) {
+		char *subj = imap_msgdata_header_get(md, "Subject");
+		struct buf base = BUF_INIT;
+		if (subj != NULL)
+			mail_subject_base(subj, strlen(subj), &base, &sm->reply);
+		sm->subject = mail_fold_dup(base.data != NULL ? base.data : "", base.len, NULL);
+		buf_free(&base);
+		free(subj);
+	}
+	if (need & IMAP_NEED_ADDR) {
+		sm->from = first_mailbox(md, "From");
+		sm->to = first_mailbox(md, "To");
+		sm->cc = first_mailbox(md, "Cc");
+	}
+	if (need & IMAP_NEED_REFS) {
+		char *id = imap_msgdata_header_get(md, "Message-ID");
+		char **ids = NULL;
+		size_t nids = 0;
+		if (id != NULL)
+			parse_ids(id, &ids, &nids);
+		if (nids > 0) {
+			sm->message_id = ids[0];
+			for (size_t i = 1; i < nids; i++)
+				free(ids[i]);
 		}
-		if (store_msg_iter_deinit(&it) < 0) {
-			imap_sortkeys_free(msgs, got);
-			return -1;
+		free(ids);
+		free(id);
+		char *refs = imap_msgdata_header_get(md, "References");
+		if (refs != NULL)
+			parse_ids(refs, &sm->refs, &sm->n_refs);
+		free(refs);
+		if (sm->n_refs == 0) {
+			char *irt = imap_msgdata_header_get(md, "In-Reply-To");
+			if (irt != NULL) {
+				char **r = NULL;
+				size_t nr = 0;
+				parse_ids(irt, &r, &nr);
+				if (nr > 0) {
+					sm->refs = x_calloc(1, sizeof(char *));
+					sm->refs[0] = r[0];
+					sm->n_refs = 1;
+					for (size_t i = 1; i < nr; i++)
+						free(r[i]);
+				}
+				free(r);
+				free(irt);
+			}
 		}
 	}
-	*msgs_r = msgs;
-	return (int)got;
 }
 
 void imap_sortkeys_free(struct imap_sortmsg *msgs, size_t n)
