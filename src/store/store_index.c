@@ -136,7 +136,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MSG_SET_HC] = "UPDATE message SET hc = 1 WHERE id = " MSG_ID,
 	[STMT_MSG_NO_HEADERS] = "SELECT uid, name FROM message WHERE id BETWEEN ?1 * 4294967296 + ?2 "
 		"AND ?1 * 4294967296 + 4294967295 AND hc = 0 ORDER BY id LIMIT ?3",
-	[STMT_MSG_NAMES] = "SELECT uid, name, flags FROM message WHERE id BETWEEN "
+	[STMT_MSG_NAMES] = "SELECT uid, name, flags, keywords FROM message WHERE id BETWEEN "
 		"?1 * 4294967296 AND ?1 * 4294967296 + 4294967295",
 	[STMT_EXP_INSERT] = "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?1, ?2, ?3)",
 	[STMT_EXP_SINCE] = "SELECT uid FROM expunged WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid",

@@ -455,6 +455,8 @@ static int rename_subscription(struct store_user *user, const char *from, const 
 	return store_index_exec_stmt(user->idx, st);
 }
 
+static void write_keywords_file(struct store_mailbox *mb);
+
 static int rename_inbox(struct store_user *user, const char *to)
 {
 	struct store_mailbox *src, *dst;
@@ -465,9 +467,22 @@ static int rename_inbox(struct store_user *user, const char *to)
 		store_mailbox_close(&src);
 		return -1;
 	}
-	/* Every message keeps its UID in the new mailbox (a new UIDVALIDITY
-	 * there) and is expunged from INBOX. */
+	/* Every message keeps its UID and keywords in the new mailbox (a new
+	 * UIDVALIDITY there) and is expunged from INBOX. */
 	int ret = store_index_begin_write(user->idx);
+	if (ret == 0) {
+		struct strv kw;
+		strv_init(&kw);
+		strv_copy(&kw, store_mailbox_keywords(src));
+		(void)store_mailbox_set_keywords(dst, &kw);
+		if (kw.n > 0) {
+			strv_free(&dst->keywords);
+			strv_init(&dst->keywords);
+			strv_copy(&dst->keywords, &kw);
+			write_keywords_file(dst);
+		}
+		strv_free(&kw);
+	}
 	uint64_t modseq = ret == 0 ? store_mailbox_next_modseq(src) : 0;
 	struct store_msg_iter it;
 	struct store_msg m;
@@ -490,7 +505,7 @@ static int rename_inbox(struct store_user *user, const char *to)
 		sqlite3_bind_int64(st, 2, m.uid);
 		sqlite3_bind_text(st, 3, m.name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 4, m.flags);
-		sqlite3_bind_int64(st, 5, 0);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)m.keywords);
 		sqlite3_bind_int64(st, 6, m.idate);
 		sqlite3_bind_int(st, 7, m.itz);
 		sqlite3_bind_int64(st, 8, m.sdate);
@@ -876,6 +891,102 @@ void store_mailbox_load_keywords(struct store_mailbox *mb)
 	sqlite3_reset(st);
 }
 
+/* Whether a keyword name read from a file can be an IMAP flag atom. */
+static bool keyword_valid(const char *k, size_t len)
+{
+	if (len == 0 || len > 200 || k[0] == '\\')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)k[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* Writes the folder's dovecot-keywords file: the names of the keyword
+ * letters a-z in file names, so a rebuild (or Dovecot) reads them back.
+ * Replaced by rename; not fsynced (a keyword's first use is rare; its
+ * letter only means something once the name is known). */
+static void write_keywords_file(struct store_mailbox *mb)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < mb->keywords.n && i < STORE_MAILDIR_KEYWORDS; i++)
+		buf_appendf(&b, "%zu %s\n", i, mb->keywords.v[i]);
+	char *p = x_asprintf("%s/" STORE_KEYWORDS_FILE, mb->path);
+	char *tmp = x_asprintf("%s.%d", p, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write_full(fd, b.data != NULL ? b.data : "", b.len) < 0 ||
+	    rename(tmp, p) < 0) {
+		log_warn("store: cannot write %s: %s", p, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(p);
+	buf_free(&b);
+}
+
+int store_mailbox_keywords_file_read(const char *dir, struct strv *names)
+{
+	char *p = x_asprintf("%s/" STORE_KEYWORDS_FILE, dir);
+	struct buf b = BUF_INIT;
+	int ret = read_file(p, &b, 64 * 1024);
+	free(p);
+	if (ret < 0) {
+		buf_free(&b);
+		return errno == ENOENT ? 0 : -1;
+	}
+	char *slot[STORE_MAILDIR_KEYWORDS] = { NULL };
+	char *save = NULL;
+	for (char *line = strtok_r(b.data != NULL ? b.data : (char *)"", "\n", &save);
+	     line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *end;
+		unsigned long i = strtoul(line, &end, 10);
+		if (end == line || *end != ' ' || i >= STORE_MAILDIR_KEYWORDS)
+			continue;
+		const char *k = end + 1;
+		size_t len = strlen(k);
+		if (len > 0 && k[len - 1] == '\r')
+			len--;
+		if (keyword_valid(k, len) && slot[i] == NULL)
+			slot[i] = x_strndup(k, len);
+	}
+	/* Letters up to the first gap; a name twice keeps the first. */
+	size_t n = 0;
+	while (n < STORE_MAILDIR_KEYWORDS && slot[n] != NULL) {
+		bool dup = false;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcasecmp(slot[j], slot[n]) == 0;
+		if (dup)
+			break;
+		n++;
+	}
+	for (size_t i = 0; i < STORE_MAILDIR_KEYWORDS; i++) {
+		if (i < n)
+			strv_push_owned(names, slot[i]);
+		else
+			free(slot[i]);
+	}
+	buf_free(&b);
+	return 0;
+}
+
+int store_mailbox_set_keywords(struct store_mailbox *mb, const struct strv *names)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < names->n; i++)
+		buf_appendf(&b, "%s%s", i > 0 ? " " : "", names->v[i]);
+	sqlite3_stmt *st = store_index_stmt(mb->user->idx, STMT_MB_SET_KEYWORDS);
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_text(st, 2, buf_cstr(&b), -1, SQLITE_TRANSIENT);
+	int ret = store_index_exec_stmt(mb->user->idx, st);
+	buf_free(&b);
+	mb->keywords_version = -1;
+	return ret;
+}
+
 const struct strv *store_mailbox_keywords(struct store_mailbox *mb)
 {
 	store_mailbox_load_keywords(mb);
@@ -918,6 +1029,8 @@ int store_mailbox_keyword_index(struct store_mailbox *mb, const char *keyword, b
 		return store_fail(mb->user, STORE_ERR_TEMP, "index error");
 	}
 	mb->keywords_version = store_index_data_version(idx);
+	if (mb->keywords.n <= STORE_MAILDIR_KEYWORDS)
+		write_keywords_file(mb);
 	return (int)mb->keywords.n - 1;
 }
 

@@ -89,18 +89,25 @@ bool store_maildir_name_parse(const char *name, struct store_maildir_name *r)
 	}
 	if (colon != NULL) {
 		r->has_info = true;
-		for (const char *p = colon + 3; *p != '\0'; p++)
-			r->flags |= store_maildir_flag_from_letter(*p);
+		for (const char *p = colon + 3; *p != '\0'; p++) {
+			if (*p >= 'a' && *p <= 'z')
+				r->keywords |= 1u << (*p - 'a');
+			else
+				r->flags |= store_maildir_flag_from_letter(*p);
+		}
 	}
 	return true;
 }
 
 void store_maildir_name_build(struct buf *out, const char *base, size_t base_len,
-			      uint32_t flags)
+			      uint32_t flags, uint64_t keywords)
 {
 	buf_append(out, base, base_len);
 	buf_append(out, ":2,", 3);
 	store_maildir_flags_letters(out, flags);
+	for (unsigned i = 0; i < STORE_MAILDIR_KEYWORDS; i++)
+		if (keywords & (1ULL << i))
+			buf_append_char(out, (char)('a' + i));
 }
 
 void store_maildir_base_with_uid(struct buf *out, const struct store_maildir_name *n,

@@ -1,6 +1,8 @@
 /* store_maildir.h — Maildir file names: the unique base, the standard
  * ":2,<flags>" suffix shared with other Maildir tools, the ",S=<size>"
- * and ",U=<uid>" fields correu adds, and IMAP system flags. Pure
+ * and ",U=<uid>" fields correu adds, IMAP system flags, and keywords as
+ * the letters a-z the way Dovecot writes them (letter i = line i of the
+ * folder's dovecot-keywords file), so they survive a rebuild. Pure
  * functions; used by the store in workers and by `correu reindex`.
  * Parses names found on disk (may be written by other tools). */
 #ifndef CORREU_STORE_MAILDIR_H
@@ -22,12 +24,20 @@ enum store_flag {
 };
 #define STORE_FLAGS_ALL 0x3fu
 
+/* Keywords that have a letter (a-z) in file names: the first 26. */
+#define STORE_MAILDIR_KEYWORDS 26
+#define STORE_MAILDIR_KEYWORD_MASK ((1ULL << STORE_MAILDIR_KEYWORDS) - 1)
+/* The per-folder file naming the keyword letters (Dovecot's format:
+ * "<index> <keyword>" per line). */
+#define STORE_KEYWORDS_FILE "dovecot-keywords"
+
 /* A parsed file name. Pointers point into the name given. */
 struct store_maildir_name {
 	const char *base;	/* before ":2," (the unique part + fields) */
 	size_t base_len;
 	size_t unique_len;	/* up to the first ',' or ':' */
 	uint32_t flags;		/* enum store_flag bits from the suffix */
+	uint32_t keywords;	/* bit i: letter 'a' + i in the suffix */
 	uint64_t size;		/* S= */
 	uint32_t uid;		/* U= */
 	bool has_info;		/* ":2," was present */
@@ -39,9 +49,10 @@ struct store_maildir_name {
  * '/' or NUL in it). */
 bool store_maildir_name_parse(const char *name, struct store_maildir_name *r);
 
-/* Appends "<base>:2,<letters>" with letters in ASCII order. */
+/* Appends "<base>:2,<letters>" with letters in ASCII order: the system
+ * flags, then a letter for each of the first 26 keyword bits. */
 void store_maildir_name_build(struct buf *out, const char *base, size_t base_len,
-			      uint32_t flags);
+			      uint32_t flags, uint64_t keywords);
 
 /* Appends the base of a name with ",U=<uid>" set (replacing an existing
  * U= field), for a message stored under that UID. */

@@ -296,9 +296,10 @@ static int keyword_mask(struct store_mailbox *mb, const char *const *names, size
 	return 0;
 }
 
-/* Renames a message file for new system flags; 0, or -1 if it is gone. */
+/* Renames a message file for new system flags and keyword letters; 0,
+ * or -1 if it is gone. */
 static int rename_for_flags(struct store_mailbox *mb, const char *name, uint32_t flags,
-			    struct buf *newname)
+			    uint64_t keywords, struct buf *newname)
 {
 	struct store_maildir_name n;
 	buf_reset(newname);
@@ -306,7 +307,7 @@ static int rename_for_flags(struct store_mailbox *mb, const char *name, uint32_t
 		buf_append_str(newname, name);
 		return 0;
 	}
-	store_maildir_name_build(newname, n.base, n.base_len, flags & STORE_FLAGS_ALL);
+	store_maildir_name_build(newname, n.base, n.base_len, flags & STORE_FLAGS_ALL, keywords);
 	if (strcmp(newname->data, name) == 0)
 		return 0;
 	char *from = x_asprintf("%s/cur/%s", mb->path, name);
@@ -375,7 +376,7 @@ int store_msg_update_flags(struct store_mailbox *mb, const uint32_t *uids, size_
 			free(oldname);
 			continue;
 		}
-		if (rename_for_flags(mb, oldname, nflags, &newname) < 0) {
+		if (rename_for_flags(mb, oldname, nflags, nkw, &newname) < 0) {
 			/* Gone meanwhile: the next sync expunges it. */
 			free(oldname);
 			continue;
@@ -569,7 +570,7 @@ static int copy_link(struct copy_job *job, const uint32_t *uids, size_t n)
 			store_maildir_base_with_uid(&base, &pn, uid);
 		else
 			buf_appendf(&base, "%s,U=%u", mname, uid);
-		store_maildir_name_build(&name, base.data, base.len, c.flags & STORE_FLAGS_ALL);
+		store_maildir_name_build(&name, base.data, base.len, c.flags & STORE_FLAGS_ALL, kw);
 		buf_reset(&from);
 		buf_reset(&to);
 		buf_appendf(&from, "%s/cur/%s", src->path, mname);

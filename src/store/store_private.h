@@ -89,6 +89,13 @@ int store_msg_put_cache(struct store_index *idx, int64_t mailbox_id, uint32_t ui
 			const char *envelope, const char *bodystructure, const char *body,
 			const void *headers, size_t headers_len);
 
+/* Reads a folder's dovecot-keywords file: the keyword names of letters
+ * a, b, ... in order, up to the first gap (names that cannot be flags
+ * end the list too). No file: none. 0, or -1 if unreadable. */
+int store_mailbox_keywords_file_read(const char *dir, struct strv *names);
+/* Replaces a mailbox's keyword list (bit order) in the index. */
+int store_mailbox_set_keywords(struct store_mailbox *mb, const struct strv *names);
+
 /* Frees the user's watch handles (store_watch.c). */
 void store_watch_user_free(struct store_user *user);
 

@@ -209,8 +209,14 @@ static int rebuild_locked(const char *maildir, const char **error_r)
 			break;
 		}
 		struct store_mailbox *mb = NULL;
-		if (store_mailbox_open(u, names.v[i], &mb) < 0 ||
-		    store_mailbox_sync_full(mb, true, true) < 0) {
+		/* Keyword names first: the letters in file names refer to them. */
+		struct strv kw;
+		strv_init(&kw);
+		if (store_mailbox_open(u, names.v[i], &mb) == 0 &&
+		    store_mailbox_keywords_file_read(mb->path, &kw) == 0 && kw.n > 0)
+			(void)store_mailbox_set_keywords(mb, &kw);
+		strv_free(&kw);
+		if (mb == NULL || store_mailbox_sync_full(mb, true, true) < 0) {
 			snprintf(errbuf, sizeof(errbuf), "%s: %s", names.v[i],
 				 store_user_error_text(u));
 			*error_r = errbuf;

@@ -182,7 +182,7 @@ static int save_commit(struct store_save *save)
 	struct buf name = BUF_INIT;
 	buf_appendf(&name, "%s,S=%llu,U=%u", base, (unsigned long long)save->size, uid);
 	struct buf fname = BUF_INIT;
-	store_maildir_name_build(&fname, name.data, name.len, save->flags & STORE_FLAGS_ALL);
+	store_maildir_name_build(&fname, name.data, name.len, save->flags & STORE_FLAGS_ALL, kw);
 	buf_free(&name);
 	save->final_path = x_asprintf("%s/cur/%s", mb->path, fname.data);
 	if (rename(save->tmp_path, save->final_path) < 0) {

@@ -67,6 +67,7 @@ struct sync_ctx {
 	bool changed;
 	bool trust_uids;	/* rebuild: U= values are the truth */
 	bool adopted;		/* new messages: their header caches to fill */
+	uint64_t known_kw;	/* keyword letters the mailbox has names for */
 	struct buf path, path2, name;
 };
 
@@ -100,14 +101,14 @@ static uint32_t sync_new_uid(struct sync_ctx *ctx, const struct store_maildir_na
 }
 
 static int insert_row(struct sync_ctx *ctx, uint32_t uid, const char *name, uint32_t flags,
-		      const struct stat *st)
+		      uint64_t keywords, const struct stat *st)
 {
 	sqlite3_stmt *s = store_index_stmt(ctx->idx, STMT_MSG_INSERT);
 	sqlite3_bind_int64(s, 1, ctx->mb->id);
 	sqlite3_bind_int64(s, 2, uid);
 	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, flags);
-	sqlite3_bind_int64(s, 5, 0);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)keywords);
 	sqlite3_bind_int64(s, 6, st->st_mtim.tv_sec);
 	sqlite3_bind_int(s, 7, 0);
 	sqlite3_bind_int64(s, 8, ctx->trust_uids ? st->st_mtim.tv_sec : time(NULL));
@@ -138,7 +139,9 @@ static int adopt_file(struct sync_ctx *ctx, const char *subdir, const char *fnam
 	struct buf base = BUF_INIT;
 	buf_append(&base, ctx->name.data, ctx->name.len);
 	buf_reset(&ctx->name);
-	store_maildir_name_build(&ctx->name, base.data, base.len, n.flags);
+	/* Keyword letters (Dovecot's a-z) without a name are dropped. */
+	uint64_t kw = n.keywords & ctx->known_kw;
+	store_maildir_name_build(&ctx->name, base.data, base.len, n.flags, kw);
 	buf_free(&base);
 	if (strcmp(subdir, "cur") != 0 || strcmp(fname, ctx->name.data) != 0) {
 		buf_reset(&ctx->path2);
@@ -151,12 +154,13 @@ static int adopt_file(struct sync_ctx *ctx, const char *subdir, const char *fnam
 			return 0;
 		}
 	}
-	return insert_row(ctx, uid, ctx->name.data, n.flags, &st);
+	return insert_row(ctx, uid, ctx->name.data, n.flags, kw, &st);
 }
 
 struct row {
 	uint32_t uid;
 	uint32_t flags;
+	uint64_t keywords;
 	char *name;
 	size_t base_len;
 	bool matched;
@@ -188,6 +192,7 @@ static int rescan_cur(struct sync_ctx *ctx)
 		r->uid = (uint32_t)sqlite3_column_int64(s, 0);
 		r->name = x_strdup((const char *)sqlite3_column_text(s, 1));
 		r->flags = (uint32_t)sqlite3_column_int64(s, 2);
+		r->keywords = (uint64_t)sqlite3_column_int64(s, 3);
 		r->matched = false;
 		struct store_maildir_name n;
 		r->base_len = store_maildir_name_parse(r->name, &n) ? n.base_len : strlen(r->name);
@@ -241,26 +246,25 @@ static int rescan_cur(struct sync_ctx *ctx)
 		r->matched = true;
 		if (strcmp(r->name, files.v[i]) == 0)
 			continue;
-		/* Renamed by another tool: take its flags (keywords stay). */
+		/* Renamed by another tool: take its flags and keyword letters
+		 * (keywords without a letter stay). */
 		s = store_index_stmt(ctx->idx, STMT_MSG_SET_NAME);
 		sqlite3_bind_int64(s, 1, mb->id);
 		sqlite3_bind_int64(s, 2, r->uid);
 		sqlite3_bind_text(s, 3, files.v[i], -1, SQLITE_STATIC);
 		(void)store_index_exec_stmt(ctx->idx, s);
 		uint32_t flags = (r->flags & ~STORE_FLAGS_ALL) | n.flags;
-		if (flags != r->flags) {
-			struct store_msg m;
-			if (store_msg_get(mb, r->uid, &m) > 0) {
-				uint64_t kw = m.keywords;
-				s = store_index_stmt(ctx->idx, STMT_MSG_SET_FLAGS);
-				sqlite3_bind_int64(s, 1, mb->id);
-				sqlite3_bind_int64(s, 2, r->uid);
-				sqlite3_bind_int64(s, 3, flags);
-				sqlite3_bind_int64(s, 4, (sqlite3_int64)kw);
-				sqlite3_bind_int64(s, 5, (sqlite3_int64)sync_modseq(ctx));
-				sqlite3_bind_text(s, 6, files.v[i], -1, SQLITE_STATIC);
-				(void)store_index_exec_stmt(ctx->idx, s);
-			}
+		uint64_t kw = (r->keywords & ~(STORE_MAILDIR_KEYWORD_MASK & ctx->known_kw)) |
+			      (n.keywords & ctx->known_kw);
+		if (flags != r->flags || kw != r->keywords) {
+			s = store_index_stmt(ctx->idx, STMT_MSG_SET_FLAGS);
+			sqlite3_bind_int64(s, 1, mb->id);
+			sqlite3_bind_int64(s, 2, r->uid);
+			sqlite3_bind_int64(s, 3, flags);
+			sqlite3_bind_int64(s, 4, (sqlite3_int64)kw);
+			sqlite3_bind_int64(s, 5, (sqlite3_int64)sync_modseq(ctx));
+			sqlite3_bind_text(s, 6, files.v[i], -1, SQLITE_STATIC);
+			(void)store_index_exec_stmt(ctx->idx, s);
 		}
 	}
 	/* Rows whose file is gone: expunged by another tool. */
@@ -344,6 +348,9 @@ static int sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uid
 		goto out;
 	}
 	struct sync_ctx ctx = { .mb = mb, .idx = idx, .trust_uids = trust_uids };
+	size_t nkw = store_mailbox_keywords(mb)->n;
+	ctx.known_kw = nkw >= STORE_MAILDIR_KEYWORDS ? STORE_MAILDIR_KEYWORD_MASK :
+		       (1ULL << nkw) - 1;
 	buf_init(&ctx.path);
 	buf_init(&ctx.path2);
 	buf_init(&ctx.name);

@@ -155,3 +155,24 @@ def test_recent_of_own_append(srv):
     assert b"\\Recent" in data[0]
     a.logout()
     b.logout()
+
+
+def test_keywords_survive_reindex(srv):
+    """Keywords are in the file names (Dovecot's letters and its
+    dovecot-keywords file), so `correu reindex` keeps them."""
+    m = login(srv)
+    for i in range(3):
+        m.append("INBOX", "(\\Seen Work)" if i == 1 else None, None, f"Subject: {i}\r\n\r\n{i}\r\n".encode())
+    m.select("INBOX")
+    m.uid("STORE", "1", "+FLAGS", "($Label1 Urgent \\Flagged)")
+    m.uid("STORE", "2", "+FLAGS", "(Urgent)")
+    before = flags_of(m)
+    assert before[1] == ["$Label1", "Urgent", "\\Flagged"]
+    m.logout()
+    r = srv.cli("reindex", USER)
+    assert "index rebuilt" in r.stdout
+    m = login(srv)
+    m.select("INBOX")
+    assert flags_of(m) == before
+    assert uids(m, "KEYWORD", "Urgent") == [1, 2]
+    m.logout()

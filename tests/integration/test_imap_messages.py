@@ -91,10 +91,13 @@ def test_append(srv, m):
     assert b"FLAGS (\\Seen $Label1" in data[0]
     assert b'INTERNALDATE "02-Jan-2024 10:00:00 +0100"' in data[0]
     assert f"RFC822.SIZE {len(MULTIPART)}".encode() in data[0]
-    # Stored as one file with the size and flags in its name, CRLF kept.
+    # Stored as one file with the size and flags in its name (keywords as
+    # Dovecot's letters, named in dovecot-keywords), CRLF kept.
     cur = os.path.join(srv.maildir("erin@example.test"), "cur")
     files = os.listdir(cur)
-    assert len(files) == 1 and files[0].endswith(":2,S") and f",S={len(MULTIPART)}," in files[0]
+    assert len(files) == 1 and files[0].endswith(":2,Sa") and f",S={len(MULTIPART)}," in files[0]
+    with open(os.path.join(srv.maildir("erin@example.test"), "dovecot-keywords")) as f:
+        assert f.read() == "0 $Label1\n"
     with open(os.path.join(cur, files[0]), "rb") as f:
         assert f.read() == MULTIPART
     # Bare LF is stored as CRLF.
@@ -202,7 +205,7 @@ def test_store_flags(srv, m):
     assert data[0].startswith(b"3 (UID 3 FLAGS (") or b"UID 3" in data[0]
     cur = os.path.join(srv.maildir("erin@example.test"), "cur")
     suffixes = sorted(f.split(":2,")[1] for f in os.listdir(cur))
-    assert suffixes == ["FR", "PST", "R"]
+    assert suffixes == ["FR", "PSTa", "R"]  # a: "work"
     with pytest.raises(imaplib.IMAP4.error):
         m.store("1", "+FLAGS", "(\\Bogus)")
 

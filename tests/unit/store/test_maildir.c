@@ -39,6 +39,11 @@ static void test_name_parse(void **state)
 	assert_false(n.has_uid);
 	assert_false(n.has_size);
 
+	/* Lower-case letters are keywords, unknown others are ignored. */
+	assert_true(store_maildir_name_parse("k:2,SbaX", &n));
+	assert_int_equal(n.flags, STORE_FLAG_SEEN);
+	assert_int_equal(n.keywords, 3);
+
 	assert_false(store_maildir_name_parse(".hidden", &n));
 	assert_false(store_maildir_name_parse("", &n));
 	assert_false(store_maildir_name_parse(":2,S", &n));
@@ -48,10 +53,18 @@ static void test_name_build(void **state)
 {
 	(void)state;
 	struct buf b = BUF_INIT;
-	store_maildir_name_build(&b, "base", 4, STORE_FLAG_SEEN | STORE_FLAG_DRAFT | STORE_FLAG_ANSWERED);
+	store_maildir_name_build(&b, "base", 4, STORE_FLAG_SEEN | STORE_FLAG_DRAFT | STORE_FLAG_ANSWERED,
+				 0);
 	assert_string_equal(buf_cstr(&b), "base:2,DRS");
 	buf_reset(&b);
+	/* Keywords as Dovecot's letters after the flags; past z, none. */
+	store_maildir_name_build(&b, "base", 4, STORE_FLAG_FLAGGED, 1 | 4 | (1ULL << 25) | (1ULL << 40));
+	assert_string_equal(buf_cstr(&b), "base:2,Facz");
 	struct store_maildir_name n;
+	assert_true(store_maildir_name_parse(buf_cstr(&b), &n));
+	assert_int_equal(n.flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(n.keywords, 1 | 4 | (1u << 25));
+	buf_reset(&b);
 	assert_true(store_maildir_name_parse("1.M2.h,S=5,U=3,W=6:2,S", &n));
 	store_maildir_base_with_uid(&b, &n, 77);
 	assert_string_equal(buf_cstr(&b), "1.M2.h,S=5,W=6,U=77");

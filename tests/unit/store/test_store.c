@@ -590,6 +590,106 @@ static void test_sync_new_mtime(void **state)
 	store_user_unref(&u);
 }
 
+static const char *keyword_of(struct store_mailbox *mb, uint64_t mask, size_t i)
+{
+	const struct strv *kw = store_mailbox_keywords(mb);
+	size_t n = 0;
+	for (size_t b = 0; b < kw->n; b++)
+		if ((mask & (1ULL << b)) && n++ == i)
+			return kw->v[b];
+	return NULL;
+}
+
+/* Keywords live in the file names as Dovecot's letters, named by the
+ * folder's dovecot-keywords file: a rebuild keeps them, and a Maildir
+ * written by Dovecot brings its keywords along. */
+static void test_keywords_in_names(void **state)
+{
+	(void)state;
+	struct store_user *u = open_user();
+	assert_int_equal(store_mailbox_create(u, "Kw", 0), 0);
+	struct store_mailbox *mb;
+	assert_int_equal(store_mailbox_open(u, "Kw", &mb), 0);
+	struct store_save *s = store_save_begin(mb);
+	assert_int_equal(store_save_write(s, "Subject: k\r\n\r\nk\r\n", 17), 0);
+	struct save_result sr = { 0 };
+	const char *kw[] = { "work", "$Label1" };
+	store_save_finish(s, STORE_FLAG_SEEN, kw, 2, 0, 0, save_cb, &sr);
+	assert_int_equal(sr.error, STORE_ERR_NONE);
+	uint32_t uid = sr.uid;
+	const char *more[] = { "urgent" };
+	struct store_flag_change ch = { STORE_MODIFY_ADD, 0, more, 1, 0 };
+	struct flag_result fr = { 0 };
+	assert_int_equal(store_msg_update_flags(mb, &uid, 1, &ch, flags_cb, &fr), 0);
+	struct store_msg m;
+	assert_int_equal(store_msg_get(mb, uid, &m), 1);
+	assert_non_null(strstr(m.name, ":2,Sabc"));
+	char p[700];
+	snprintf(p, sizeof(p), "%s/.Kw/dovecot-keywords", maildir);
+	struct buf b = BUF_INIT;
+	assert_int_equal(read_file(p, &b, 4096), 0);
+	assert_string_equal(buf_cstr(&b), "0 work\n1 $Label1\n2 urgent\n");
+	buf_free(&b);
+	/* Removing one renames the file too. */
+	ch.mode = STORE_MODIFY_REMOVE;
+	ch.keywords = kw;
+	ch.n_keywords = 1;
+	assert_int_equal(store_msg_update_flags(mb, &uid, 1, &ch, flags_cb, &fr), 0);
+	assert_int_equal(store_msg_get(mb, uid, &m), 1);
+	assert_non_null(strstr(m.name, ":2,Sbc"));
+	store_mailbox_close(&mb);
+	store_user_unref(&u);
+
+	/* A folder from Dovecot: its keyword file and letters. */
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/.FromDovecot", maildir);
+	const char *subs[] = { "", "/cur", "/new", "/tmp" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", dir, subs[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+	}
+	snprintf(p, sizeof(p), "%s/dovecot-keywords", dir);
+	int fd = open(p, O_WRONLY | O_CREAT, 0600);
+	const char *kwfile = "0 $Junk\n1 project\n3 after-a-gap\n";
+	assert_int_equal(write_full(fd, kwfile, strlen(kwfile)), 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/cur/1600000000.M1P1.dove,S=10:2,Sbd", dir);
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(write_full(fd, "Subject: d\r\n\r\n", 15), 0);
+	close(fd);
+
+	/* Rebuild: the index is lost. */
+	snprintf(p, sizeof(p), "%s/correu-index.sqlite", maildir);
+	unlink(p);
+	u = open_user();
+	assert_int_equal(store_mailbox_open(u, "Kw", &mb), 0);
+	assert_int_equal(store_msg_get(mb, uid, &m), 1);
+	assert_int_equal(m.flags, STORE_FLAG_SEEN);
+	assert_string_equal(keyword_of(mb, m.keywords, 0), "$Label1");
+	assert_string_equal(keyword_of(mb, m.keywords, 1), "urgent");
+	assert_null(keyword_of(mb, m.keywords, 2));
+	store_mailbox_close(&mb);
+	assert_int_equal(store_mailbox_open(u, "FromDovecot", &mb), 0);
+	assert_int_equal(store_msg_get(mb, 1, &m), 1);
+	assert_string_equal(keyword_of(mb, m.keywords, 0), "project");
+	assert_null(keyword_of(mb, m.keywords, 1));	/* d: after the gap */
+	assert_int_equal(store_mailbox_keywords(mb)->n, 2);
+	/* Another tool sets a letter: the sync takes it. */
+	char from[700], to[700];
+	snprintf(from, sizeof(from), "%s/cur/%s", dir, m.name);
+	snprintf(to, sizeof(to), "%s/cur/1600000000.M1P1.dove,S=10,U=1:2,Sab", dir);
+	assert_int_equal(rename(from, to), 0);
+	snprintf(p, sizeof(p), "%s/cur", dir);
+	struct timespec later[2] = { { time(NULL) + 5, 0 }, { time(NULL) + 5, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
+	assert_int_equal(store_mailbox_sync(mb), 0);
+	assert_int_equal(store_msg_get(mb, 1, &m), 1);
+	assert_string_equal(keyword_of(mb, m.keywords, 0), "$Junk");
+	assert_string_equal(keyword_of(mb, m.keywords, 1), "project");
+	store_mailbox_close(&mb);
+	store_user_unref(&u);
+}
+
 static void test_lock(void **state)
 {
 	(void)state;
@@ -682,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_async_watch),
 		cmocka_unit_test(test_sync_new_mtime),
+		cmocka_unit_test(test_keywords_in_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
