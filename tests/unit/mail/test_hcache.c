@@ -20,8 +20,8 @@ static const char *const cached[] = {
 
 static const char *const samples[] = {
 	"From: a@b\r\nX-Other: 1\r\nSubject: one\r\n two\r\n\tthree\r\nTo: c@d\r\n\r\nbody\r\n",
-	"Received: x\r\nsubject: lower case\r\nSUBJECT: second\r\nDate: Mon, 1 Jan 2024\r\n"
-	" 10:00:00 +0000\r\n\r\n",
+	("Received: x\r\nsubject: lower case\r\nSUBJECT: second\r\nDate: Mon, 1 Jan 2024\r\n"
+	 " 10:00:00 +0000\r\n\r\n"),
 	/* bare LF, junk lines, 8-bit, a field cut by the end of input */
 	"From: a@b\nNo colon here\nSubject: caf\xc3\xa9\nCc : spaced@name\nTo: cut",
 	/* empty header, header only */
