@@ -357,3 +357,8 @@ int sandbox_install(enum sandbox_role role, const char *name, const char **error
 	log_debug("sandbox: %s filter loaded", r->name);
 	return 0;
 }
+
+bool sandbox_sanitizer_build(void)
+{
+	return SANDBOX_SANITIZER;
+}

@@ -6,6 +6,8 @@
 #ifndef CORREU_SANDBOX_H
 #define CORREU_SANDBOX_H
 
+#include <stdbool.h>
+
 enum sandbox_role {
 	SANDBOX_AUTH,		/* unix socket server, password database */
 	SANDBOX_QUEUE,		/* outbound SMTP, DNS, local delivery */
@@ -19,5 +21,9 @@ enum sandbox_role {
 int sandbox_install(enum sandbox_role role, const char *name, const char **error_r);
 /* "auth", "queue", "web", "worker". */
 const char *sandbox_role_name(enum sandbox_role role);
+
+/* Whether this is a sanitizer build, whose LeakSanitizer must ptrace
+ * the process's own threads at exit (so it stays dumpable). */
+bool sandbox_sanitizer_build(void);
 
 #endif
