@@ -65,7 +65,8 @@ def sanitizer_env():
 
 class Server:
     def __init__(self, settings=None, listen=("127.0.0.1",), domain=DOMAIN,
-                 hostname=HOSTNAME, port_base=None, init_args=()):
+                 hostname=HOSTNAME, port_base=None, init_args=(), binary=None):
+        self.bin = binary or CORREU
         self.dir = tempfile.mkdtemp(prefix="correu-test-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.host = listen[0]
@@ -78,7 +79,7 @@ class Server:
         self.logpath = os.path.join(self.dir, "serve.log")
         self.proc = None
         self.users = {}
-        args = [CORREU, "init", self.dir, "--domain", domain, "--hostname", hostname,
+        args = [self.bin, "init", self.dir, "--domain", domain, "--hostname", hostname,
                 "--port-base", str(self.base), "--force"]
         for a in listen:
             args += ["--listen", a]
@@ -91,7 +92,7 @@ class Server:
 
     # --- command line -------------------------------------------------
     def cli(self, *args, input=None, check=True):
-        r = subprocess.run([CORREU, "-c", self.conf, *args], input=input,
+        r = subprocess.run([self.bin, "-c", self.conf, *args], input=input,
                            capture_output=True, text=True, env=sanitizer_env())
         if check:
             assert r.returncode == 0, f"correu {' '.join(args)}: {r.stderr}{r.stdout}"
@@ -105,7 +106,7 @@ class Server:
     # --- process control ------------------------------------------------
     def start(self, wait=True):
         self.log = open(self.logpath, "a")
-        self.proc = subprocess.Popen([CORREU, "-c", self.conf, "serve"], stdout=self.log,
+        self.proc = subprocess.Popen([self.bin, "-c", self.conf, "serve"], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=sanitizer_env())
         if wait:
             self.wait_ready()
