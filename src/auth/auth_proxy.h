@@ -4,7 +4,9 @@
  * browser's address, not the webmail's own loopback one: otherwise ten
  * wrong passwords from anyone would block every webmail login. The
  * master makes it before it forks; the web process and the workers
- * inherit it in memory; it is never written to disk or logged. */
+ * inherit it in memory; it is never written to disk or logged. A
+ * `correu web` on another host has none: the workers believe its ID by
+ * its address instead (trusted_proxies, net_cidr.h). */
 #ifndef CORREU_AUTH_PROXY_H
 #define CORREU_AUTH_PROXY_H
 

@@ -64,6 +64,7 @@ int cmd_config_keys(const struct cmd_args *a)
 		[CFG_STR] = "string", [CFG_PATH] = "path", [CFG_UINT] = "number",
 		[CFG_PORT] = "port", [CFG_SIZE] = "size", [CFG_DURATION] = "duration",
 		[CFG_BOOL] = "yes/no", [CFG_LIST] = "list", [CFG_LINES] = "repeatable",
+		[CFG_NETWORKS] = "networks",
 		[CFG_ENUM] = "choice",
 	};
 	for (size_t i = 0; i < cfg_keys_count; i++) {

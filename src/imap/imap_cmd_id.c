@@ -1,13 +1,16 @@
 /* imap_cmd_id.c — IMAP ID (RFC 2971): logs what the client says and
- * names the server; takes the browser's address from the built-in
- * webmail when it proves itself with its token (auth_proxy.h). Runs in
- * the mail workers. Parses client input. */
+ * names the server; takes the client's address ("x-originating-ip")
+ * from the built-in webmail when it proves itself with its token
+ * (auth_proxy.h), and from a proxy connecting from trusted_proxies (a
+ * `correu web` on another host). Runs in the mail workers. Parses
+ * client input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include "auth_proxy.h"
 #include "imap_commands.h"
 #include "log.h"
+#include "net_cidr.h"
 
 enum imap_cmd_result imap_cmd_id(struct imap_cmd *cmd)
 {
@@ -41,11 +44,20 @@ enum imap_cmd_result imap_cmd_id(struct imap_cmd *cmd)
 		}
 		log_info("imap[%s]: client ID: %s", s->id, buf_cstr(&b));
 		buf_free(&b);
-		/* Only before login, and only for the built-in webmail: the
-		 * browser's address then counts for the auth throttle. */
-		if (proxy && s->state == IMAP_STATE_NOAUTH && auth_proxy_ip_valid(origin)) {
+		/* Only before login, and only for the built-in webmail or a
+		 * trusted proxy: the browser's address then counts for the
+		 * auth throttle. Anyone else's claim is logged above only. */
+		const char *peer = conn_peer_ip(s->conn);
+		bool trusted = !proxy && origin != NULL &&
+			net_cidr_list_match(&s->server->cfg->trusted_proxies, peer);
+		if ((proxy || trusted) && s->state == IMAP_STATE_NOAUTH &&
+		    auth_proxy_ip_valid(origin)) {
 			snprintf(s->origin_ip, sizeof(s->origin_ip), "%s", origin);
-			log_info("imap[%s]: speaking for %s (webmail)", s->id, s->origin_ip);
+			if (proxy)
+				log_info("imap[%s]: speaking for %s (webmail)", s->id, s->origin_ip);
+			else
+				log_info("imap[%s]: speaking for %s (trusted proxy %s)", s->id,
+					 s->origin_ip, peer);
 		}
 	} else if (!imap_arg_is_nil(&cmd->args[0])) {
 		return imap_cmd_bad(cmd, "Invalid ID parameters");

@@ -31,8 +31,9 @@ static void opened_cb(struct store_user *user, const char *error, void *ctx)
 	s->store = user;
 	s->state = IMAP_STATE_AUTH;
 	conn_set_timeout(s->conn, s->server->cfg->imap_timeout * 1000);
-	log_info("imap[%s]: logged in %s from %s%s", s->id, s->user, imap_session_client_ip(s),
-		 s->origin_ip[0] != '\0' ? " (through the webmail)" : "");
+	bool via = s->origin_ip[0] != '\0';
+	log_info("imap[%s]: logged in %s from %s%s%s", s->id, s->user, imap_session_client_ip(s),
+		 via ? " via " : "", via ? conn_peer_ip(s->conn) : "");
 	struct buf b = BUF_INIT;
 	imap_session_capabilities(s, &b);
 	imap_cmd_reply(cmd, "OK", "[CAPABILITY %s] Logged in", buf_cstr(&b));
@@ -71,6 +72,11 @@ void imap_login_failed(struct imap_cmd *cmd, enum auth_verdict verdict)
 		imap_cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 		break;
 	}
+	/* The auth process logs the failure with the address it counted;
+	 * this line adds the proxy that address came through. */
+	if (cmd->s->origin_ip[0] != '\0')
+		log_info("imap[%s]: login failed from %s via %s", cmd->s->id, cmd->s->origin_ip,
+			 conn_peer_ip(cmd->s->conn));
 	cmd->s->errors++;
 	imap_cmd_done(cmd);
 }

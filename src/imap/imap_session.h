@@ -121,13 +121,14 @@ struct imap_session {
 	size_t n_searchres;
 	uint64_t commands;
 	char id[12];
-	/* The browser's address when the built-in webmail proved, in ID,
-	 * that it speaks for one (auth_proxy.h); empty otherwise. */
+	/* The browser's address when the built-in webmail (proving it
+	 * with auth_proxy.h's token) or a trusted proxy (trusted_proxies)
+	 * named one in ID before login; empty otherwise. */
 	char origin_ip[64];
 };
 
 /* The address the auth throttle counts: the browser's behind the
- * webmail (origin_ip), else the peer's. */
+ * webmail or a trusted proxy (origin_ip), else the peer's. */
 const char *imap_session_client_ip(const struct imap_session *s);
 
 /* Output. */

@@ -3,6 +3,7 @@
 #include "cfg.h"
 #include "buf.h"
 #include "log.h"
+#include "net_cidr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +15,35 @@
 #include <unistd.h>
 
 #define FIELD(cfg, key, type) ((type *)(void *)((char *)(cfg) + (key)->offset))
+
+/* A list whose every entry must be an address or network. The error
+ * names the entry, so it lives in a static buffer (the parser runs
+ * single-threaded, and the caller copies it at once). */
+static int set_networks(struct strv *list, const char *value, bool append,
+			const char **error_r)
+{
+	static char msg[160];
+	struct strv v;
+	strv_init(&v);
+	strv_split_ws(&v, value);
+	for (size_t i = 0; i < v.n; i++) {
+		struct net_cidr c;
+		const char *why;
+		if (net_cidr_parse(v.v[i], &c, &why) < 0) {
+			snprintf(msg, sizeof(msg), "\"%.60s\": %s (expected an address or "
+				 "network such as 192.0.2.0/24 or 2001:db8::/64)", v.v[i], why);
+			*error_r = msg;
+			strv_free(&v);
+			return -1;
+		}
+	}
+	if (!append)
+		strv_free(list);
+	for (size_t i = 0; i < v.n; i++)
+		strv_push(list, v.v[i]);
+	strv_free(&v);
+	return 0;
+}
 
 static int set_value(struct config *cfg, const struct cfg_key *key,
 		     const char *value, bool append, const char **error_r)
@@ -73,6 +103,8 @@ static int set_value(struct config *cfg, const struct cfg_key *key,
 		if (*value != '\0')
 			strv_push(FIELD(cfg, key, struct strv), value);
 		return 0;
+	case CFG_NETWORKS:
+		return set_networks(FIELD(cfg, key, struct strv), value, append, error_r);
 	case CFG_ENUM: {
 		size_t len = strlen(value);
 		const char *c = key->choices;
@@ -122,6 +154,7 @@ void cfg_free(struct config **cfgp)
 			break;
 		case CFG_LIST:
 		case CFG_LINES:
+		case CFG_NETWORKS:
 			strv_free(FIELD(cfg, key, struct strv));
 			break;
 		default:

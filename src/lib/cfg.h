@@ -33,6 +33,7 @@ struct config {
 	uint64_t https_port, http_port;
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	struct strv trusted_proxies;	/* addresses or CIDR networks (net_cidr.h) */
 
 	/* TLS */
 	char *tls_cert;
@@ -126,6 +127,7 @@ enum cfg_type {
 	CFG_BOOL,	/* yes/no */
 	CFG_LIST,	/* space-separated; repeated lines append */
 	CFG_LINES,	/* one entry per line; repeated lines append */
+	CFG_NETWORKS,	/* like CFG_LIST, each an IP address or CIDR network */
 	CFG_ENUM,	/* one of the '|'-separated choices */
 };
 

@@ -31,6 +31,7 @@ const struct cfg_key cfg_keys[] = {
 	K(http_port, CFG_PORT, "80", "plain HTTP port that only redirects to HTTPS; 0 disables"),
 	K(max_connections, CFG_UINT, "5000", "connections at once per protocol (across all workers)"),
 	K(max_connections_per_ip, CFG_UINT, "50", "connections at once per client IP address and protocol"),
+	K(trusted_proxies, CFG_NETWORKS, "", "addresses and networks (192.0.2.7, 192.0.2.0/24, 2001:db8::/64) of proxies such as a `correu web` on another host: their IMAP ID x-originating-ip is believed (the auth throttle counts that address) and they are exempt from max_connections_per_ip"),
 
 	K(tls_cert, CFG_PATH, "tls/cert.pem", "default certificate chain (PEM)"),
 	K(tls_key, CFG_PATH, "tls/key.pem", "private key of tls_cert (PEM)"),

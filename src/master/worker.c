@@ -6,6 +6,7 @@
 #include "auth_client.h"
 #include "auth_db.h"
 #include "log.h"
+#include "net_cidr.h"
 #include "proc.h"
 
 #include <arpa/inet.h>
@@ -158,9 +159,11 @@ static bool worker_session_begin(const struct service_env *env, enum service_kin
 			      (unsigned)cfg->max_connections,
 			      (unsigned)cfg->max_connections_per_ip))
 		return true;
-	/* Over a limit: the built-in webmail may pass the per-IP one. */
-	if (web_uid < 0 || accepting_fd < 0 || !is_loopback(ip) ||
-	    loopback_peer_uid(accepting_fd) != web_uid)
+	/* Over a limit: the built-in webmail and trusted_proxies, which
+	 * limit their own clients, may pass the per-IP one. */
+	if (!net_cidr_list_match(&cfg->trusted_proxies, ip) &&
+	    (web_uid < 0 || accepting_fd < 0 || !is_loopback(ip) ||
+	     loopback_peer_uid(accepting_fd) != web_uid))
 		return false;
 	return connlimit_acquire(worker.limits, worker.index, kind, ip,
 				 (unsigned)cfg->max_connections, 0);

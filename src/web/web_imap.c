@@ -507,14 +507,21 @@ static void imap_input(struct conn *c, void *ctx)
 			web_imap_cmd_astring(&login->cmd, im->password, strlen(im->password));
 			push_front(im, login);
 			const char *token = auth_proxy_token();
-			if (im->origin[0] != '\0' && token != NULL &&
+			if (im->origin[0] != '\0' &&
 			    strspn(im->origin, "0123456789abcdefABCDEF.:") == strlen(im->origin)) {
 				/* Ahead of LOGIN: the browser's address is what the
-				 * server's auth throttle should count. ID values are
-				 * strings, never atoms. */
+				 * server's auth throttle should count. Under `correu
+				 * serve` the token proves it; a standalone `correu
+				 * web` has none, and the server believes it when
+				 * it lists our address in trusted_proxies (others
+				 * ignore it, or answer BAD, which is harmless). ID
+				 * values are strings, never atoms. */
 				struct pending *id = internal(CMD_ID, "ID (\"name\" \"correu webmail\" "
-							      "\"x-originating-ip\" \"%s\" "
-							      "\"x-correu-proxy\" \"%s\")", im->origin, token);
+							      "\"x-originating-ip\" \"%s\"%s%s%s)",
+							      im->origin,
+							      token != NULL ? " \"x-correu-proxy\" \"" : "",
+							      token != NULL ? token : "",
+							      token != NULL ? "\"" : "");
 				id->cmd.secret = true;	/* the token is never logged */
 				push_front(im, id);
 			}

@@ -65,9 +65,10 @@ void web_imap_cmd_literal(struct web_imap_cmd *cmd, const void *data, size_t len
 struct web_imap *web_imap_new(uv_loop_t *loop, const struct web_upstream *up,
 			      const char *user, const char *password,
 			      const struct web_imap_events *ev, void *ev_ctx);
-/* The browser's address: under `correu serve`, the client tells the
- * server in ID before LOGIN, with the proof of auth_proxy.h, so that
- * failed logins count against the browser, not against the webmail. */
+/* The browser's address: the client tells the server in ID before
+ * LOGIN (under `correu serve` with the proof of auth_proxy.h; a
+ * standalone `correu web` relies on the server's trusted_proxies), so
+ * that failed logins count against the browser, not the webmail. */
 void web_imap_set_origin(struct web_imap *im, const char *ip);
 /* Sets who hears about changes (the session, once it exists). */
 void web_imap_set_events(struct web_imap *im, const struct web_imap_events *ev, void *ev_ctx);

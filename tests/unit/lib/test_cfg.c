@@ -91,6 +91,32 @@ static void test_errors_have_lines(void **state)
 	free(path);
 }
 
+static void test_trusted_proxies(void **state)
+{
+	(void)state;
+	char *path = write_tmp("trusted_proxies = 192.0.2.7 2001:db8::/64\n"
+			       "trusted_proxies = 10.0.0.0/8\n"
+			       "trusted_proxies = 10.0.0.1/8 ::1\n"
+			       "trusted_proxies = example.com\n");
+	struct config *cfg = cfg_new();
+	assert_int_equal(cfg->trusted_proxies.n, 0);
+	struct strv errors;
+	strv_init(&errors);
+	assert_int_equal(cfg_read(cfg, path, &errors), -1);
+	assert_int_equal(errors.n, 2);
+	assert_non_null(strstr(errors.v[0], ":3: trusted_proxies: \"10.0.0.1/8\": "));
+	assert_non_null(strstr(errors.v[1], ":4: trusted_proxies: \"example.com\": "));
+	/* lines append; a line with an error adds nothing */
+	assert_int_equal(cfg->trusted_proxies.n, 3);
+	assert_string_equal(cfg->trusted_proxies.v[0], "192.0.2.7");
+	assert_string_equal(cfg->trusted_proxies.v[1], "2001:db8::/64");
+	assert_string_equal(cfg->trusted_proxies.v[2], "10.0.0.0/8");
+	strv_free(&errors);
+	cfg_free(&cfg);
+	unlink(path);
+	free(path);
+}
+
 static void test_every_key_has_default_and_doc(void **state)
 {
 	(void)state;
@@ -107,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors_have_lines),
+		cmocka_unit_test(test_trusted_proxies),
 		cmocka_unit_test(test_every_key_has_default_and_doc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
