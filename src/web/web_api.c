@@ -159,6 +159,13 @@ static void login_done(const struct web_imap_reply *rep, void *ctx)
 		log_warn("web: login of %s: mail server unreachable: %s", op->user, rep->text);
 		op->status = 502;
 		op->message = "The mail server cannot be reached.";
+	} else if (rep->code != NULL && strcasecmp(rep->code, "UNAVAILABLE") == 0) {
+		/* The server blocks this address or account for now (its own
+		 * throttle, RFC 5530): not evidence of a wrong password. */
+		log_info("web: login of %s from %s refused for now: %s", op->user,
+			 op->r->peer_ip, rep->text);
+		op->status = 503;
+		op->message = "The mail server refuses this login for now; try again later.";
 	} else {
 		delay = auth_throttle_failure(w->throttle, op->r->peer_ip, op->user);
 		log_info("web: login failed for %s from %s", op->user, op->r->peer_ip);

@@ -192,18 +192,19 @@ static void push_back(struct web_imap *im, struct pending *p)
 
 /* Fails every queued command (the connection is gone for good, or the
  * client is being freed). */
-static void fail_all_status(struct web_imap *im, enum web_imap_status st, const char *reason)
+static void fail_all_status(struct web_imap *im, enum web_imap_status st, const char *reason,
+			    const char *code)
 {
 	while (im->queue != NULL) {
 		struct pending *p = im->queue;
 		im->queue = p->next;
-		pending_finish(im, p, st, reason, NULL);
+		pending_finish(im, p, st, reason, code);
 	}
 }
 
 static void fail_all(struct web_imap *im, const char *reason)
 {
-	fail_all_status(im, WEB_IMAP_FAIL, reason);
+	fail_all_status(im, WEB_IMAP_FAIL, reason, NULL);
 }
 
 static void reset_connection_state(struct web_imap *im)
@@ -405,10 +406,11 @@ static void handle_untagged(struct web_imap *im, struct imap_response *r)
 	}
 }
 
-static void login_failed(struct web_imap *im, const char *reason)
+static void login_failed(struct web_imap *im, const char *reason, const char *code)
 {
-	/* Commands waiting for this login cannot run: they hear NO. */
-	fail_all_status(im, WEB_IMAP_NO, reason);
+	/* Commands waiting for this login cannot run: they hear NO (with
+	 * the server's code: [UNAVAILABLE] is not a wrong password). */
+	fail_all_status(im, WEB_IMAP_NO, reason, code);
 	if (im->logged_in_once && im->ev != NULL && im->ev->on_lost != NULL)
 		im->ev->on_lost(im->ev_ctx, reason);
 }
@@ -430,7 +432,7 @@ static void handle_tagged(struct web_imap *im, struct imap_response *r)
 		if (st != WEB_IMAP_OK) {
 			pending_free(p);
 			/* The login callback is the first user command. */
-			login_failed(im, r->text[0] != '\0' ? r->text : "login failed");
+			login_failed(im, r->text[0] != '\0' ? r->text : "login failed", r->code);
 			conn_close(im->conn);
 			return;
 		}

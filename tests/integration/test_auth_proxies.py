@@ -196,6 +196,36 @@ def web_login(port, cert, user, password, source):
     return int(data.split(b" ", 2)[1])
 
 
+def start_web(srv, throttle):
+    """A standalone `correu web` in front of srv: (process, Server, port)."""
+    web = Server(port_base=pick_port_base(), settings=dict(
+        throttle, web_imap_host="127.0.0.1", web_imap_port=str(srv.ports["imaps"]),
+        web_smtp_host="127.0.0.1", web_smtp_port=str(srv.ports["submissions"]),
+        web_ca_file=srv.cert))
+    web.weblog = open(web.logpath, "a")
+    proc = subprocess.Popen([CORREU, "-c", web.conf, "web"], stdout=web.weblog, stderr=subprocess.STDOUT,
+                            env=sanitizer_env())
+    port = web.ports["https"]
+    deadline = time.time() + 20
+    while True:
+        assert proc.poll() is None, web.read_log()[-3000:]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, web, port
+        except OSError:
+            assert time.time() < deadline, web.read_log()[-3000:]
+            time.sleep(0.1)
+
+
+def stop_web(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def test_standalone_web_names_the_browser(make_server):
     """A `correu web` of its own (no token) names the browser in ID; the
     mail server trusts its address (127.0.0.1: loopback connections to
@@ -203,24 +233,8 @@ def test_standalone_web_names_the_browser(make_server):
     browser blocked every webmail login at the mail server."""
     srv = make_server(users=(ALICE, BOB),
                       settings=dict(THROTTLE, web_enabled="no", trusted_proxies="127.0.0.1"))
-    web = Server(port_base=pick_port_base(), settings=dict(
-        THROTTLE, web_imap_host="127.0.0.1", web_imap_port=str(srv.ports["imaps"]),
-        web_smtp_host="127.0.0.1", web_smtp_port=str(srv.ports["submissions"]),
-        web_ca_file=srv.cert))
-    log = open(web.logpath, "a")
-    proc = subprocess.Popen([CORREU, "-c", web.conf, "web"], stdout=log, stderr=subprocess.STDOUT,
-                            env=sanitizer_env())
+    proc, web, port = start_web(srv, THROTTLE)
     try:
-        port = web.ports["https"]
-        deadline = time.time() + 20
-        while True:
-            assert proc.poll() is None, web.read_log()[-3000:]
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() < deadline, web.read_log()[-3000:]
-                time.sleep(0.1)
         for i in range(3):
             assert web_login(port, web.cert, f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
         assert web_login(port, web.cert, BOB, "bob-pw", "127.0.0.5") == 429
@@ -232,12 +246,26 @@ def test_standalone_web_names_the_browser(make_server):
         assert f"logged in {BOB} from 127.0.0.6 via 127.0.0.1" in slog
         assert "x-correu-proxy" not in slog  # it has no token to send
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_web(proc)
+        web.weblog.close()
         web.cleanup()
     assert "killed by signal" not in srv.read_log()
+
+
+def test_standalone_web_reports_a_server_block(make_server):
+    """When the mail server blocks a browser sooner than the webmail's own
+    throttle would, its NO [UNAVAILABLE] is shown as "try later" (503),
+    not as a wrong password, and not counted again by the webmail."""
+    srv = make_server(users=(ALICE,),
+                      settings=dict(THROTTLE, web_enabled="no", trusted_proxies="127.0.0.1"))
+    proc, web, port = start_web(srv, {"auth_fail_block_after": "10", "auth_fail_delay_max": "0"})
+    try:
+        for i in range(3):
+            assert web_login(port, web.cert, f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
+        assert web_login(port, web.cert, ALICE, "alice-pw", "127.0.0.5") == 503
+        assert web_login(port, web.cert, ALICE, "alice-pw", "127.0.0.6") == 200
+        assert "refused for now" in web.read_log()
+    finally:
+        stop_web(proc)
+        web.weblog.close()
+        web.cleanup()
