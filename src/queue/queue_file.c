@@ -5,6 +5,7 @@
 #include "queue_env.h"
 #include "auth_db.h"
 #include "fsutil.h"
+#include "fsync_group.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -84,41 +85,6 @@ int queue_env_load(const struct config *cfg, const char *id, struct queue_envelo
 	return 0;
 }
 
-struct sync_arg {
-	int fd;
-	int ret;
-	int err;
-};
-
-static void *sync_thread(void *p)
-{
-	struct sync_arg *a = p;
-	a->ret = fdatasync(a->fd);
-	a->err = errno;
-	return NULL;
-}
-
-/* fdatasync of fd, and of other_fd (if >= 0) at the same time in a
- * helper thread: the file system commits both in one journal round. */
-static int sync_both(int fd, int other_fd)
-{
-	pthread_t th;
-	struct sync_arg other = { other_fd, 0, 0 };
-	bool threaded = other_fd >= 0 && pthread_create(&th, NULL, sync_thread, &other) == 0;
-	if (other_fd >= 0 && !threaded)
-		sync_thread(&other);
-	int ret = fdatasync(fd);
-	int err = errno;
-	if (threaded)
-		pthread_join(th, NULL);
-	if (ret == 0 && other.ret < 0) {
-		ret = -1;
-		err = other.err;
-	}
-	errno = err;
-	return ret;
-}
-
 static int env_write(const struct config *cfg, const struct queue_envelope *env, int msg_fd,
 		     bool sync_dir, const char **error_r)
 {
@@ -141,21 +107,34 @@ static int env_write(const struct config *cfg, const struct queue_envelope *env,
 		unlink(tmp);
 		goto out;
 	}
-	if (write_full(fd, b.data, b.len) < 0 || sync_both(fd, msg_fd) < 0) {
+	/* The data of both files goes to the disk first, without a journal
+	 * commit; then the rename (the commit point); then one commit for
+	 * the inodes, the rename and the message's link together: the
+	 * fdatasyncs and the directory fsync wait for it at once. Any
+	 * commit that records the rename also records the complete files
+	 * (their sizes and blocks were changed before it), so a crash
+	 * never leaves an envelope naming a partial message. */
+	if (write_full(fd, b.data, b.len) < 0 || fsync_group_flush_data(fd) < 0 ||
+	    (msg_fd >= 0 && fsync_group_flush_data(msg_fd) < 0)) {
 		*error_r = "cannot write the envelope file";
 		close(fd);
 		unlink(tmp);
 		goto out;
 	}
-	close(fd);
-	/* Both files are durable: the rename is the commit point. */
 	if (rename(tmp, path) < 0) {
 		*error_r = "cannot rename the envelope file";
+		close(fd);
 		unlink(tmp);
 		goto out;
 	}
-	if (sync_dir && fsync_parent_dir(path) < 0) {
-		*error_r = "cannot fsync the queue directory";
+	char *dir = queue_dir_path(cfg);
+	const char *dirs[] = { dir };
+	int fds[] = { fd, msg_fd };
+	int synced = fsync_group(fds, 2, dirs, sync_dir ? 1 : 0);
+	free(dir);
+	close(fd);
+	if (synced < 0) {
+		*error_r = "cannot sync the queue files";
 		goto out;
 	}
 	ret = 0;

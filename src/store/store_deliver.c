@@ -4,6 +4,7 @@
  * name, which callers have validated. */
 #include "store_deliver.h"
 #include "fsutil.h"
+#include "fsync_group.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -127,30 +128,9 @@ static int link_into(const char *path, const char *dir, const char *name)
 	return ret;
 }
 
-struct dir_sync {
-	const char *const *dirs;
-	size_t n;
-	int ret;
-	const char *error;
-};
-
-/* fsyncs every directory. */
-static void *dir_sync_run(void *arg)
-{
-	struct dir_sync *ds = arg;
-	for (size_t i = 0; i < ds->n && ds->ret == 0; i++) {
-		if (fsync_dir(ds->dirs[i]) < 0) {
-			ds->error = strerror(errno);
-			ds->ret = -1;
-		}
-	}
-	return NULL;
-}
-
 int store_deliver_flush_data(int fd, const char **error_r)
 {
-	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-			    SYNC_FILE_RANGE_WAIT_AFTER) < 0 && fdatasync(fd) < 0) {
+	if (fsync_group_flush_data(fd) < 0) {
 		*error_r = strerror(errno);
 		return -1;
 	}
@@ -161,21 +141,8 @@ int store_deliver_sync(int fd, const char *const *dirs, size_t n_dirs, const cha
 {
 	/* fdatasync(file) and the directory fsyncs run at once, so they
 	 * wait for the same journal commit instead of one each. */
-	struct dir_sync ds = { dirs, n_dirs, 0, NULL };
-	pthread_t th;
-	bool threaded = fd >= 0 && n_dirs > 0 && pthread_create(&th, NULL, dir_sync_run, &ds) == 0;
-	if (!threaded)
-		dir_sync_run(&ds);
-	int file_ret = fd >= 0 ? fdatasync(fd) : 0;
-	int file_errno = errno;
-	if (threaded)
-		pthread_join(th, NULL);
-	if (file_ret < 0) {
-		*error_r = strerror(file_errno);
-		return -1;
-	}
-	if (ds.ret < 0) {
-		*error_r = ds.error;
+	if (fsync_group(&fd, 1, dirs, n_dirs) < 0) {
+		*error_r = strerror(errno);
 		return -1;
 	}
 	return 0;
