@@ -11,6 +11,7 @@ temporary directory, and helpers to talk to it with real clients.
 
 Environment: CORREU_BIN (the binary; default build/correu),
 CORREU_SAN_DIR (directory for ASan/UBSan reports of the server)."""
+import json
 import os
 import random
 import shutil
@@ -161,6 +162,28 @@ class Server:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
         return [self.proc.pid] + [int(x) for x in out.split()]
+
+    def web_login(self, user, password, source="127.0.0.1"):
+        """POST /api/login to the webmail from a browser at address source
+        (any 127/8 address); the HTTP status."""
+        ctx = ssl.create_default_context(cafile=self.cert)
+        raw = socket.socket()
+        raw.bind((source, 0))
+        raw.settimeout(30)
+        raw.connect((self.host, self.ports["https"]))
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        body = json.dumps({"user": user, "password": password}).encode()
+        s.sendall(b"POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Content-Type: application/json\r\nConnection: close\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return int(data.split(b" ", 2)[1])
 
     def reload(self):
         self.proc.send_signal(signal.SIGHUP)

@@ -6,11 +6,8 @@ logins count against that browser and not against every webmail user,
 and its connections pass max_connections_per_ip. Nobody else's ID is
 believed. The proxy is played by a client socket bound to 127.0.0.2
 (anyone else: 127.0.0.3), then by a real standalone `correu web`."""
-import json
-import os
 import signal
 import socket
-import ssl
 import subprocess
 import time
 
@@ -175,29 +172,8 @@ def test_trusted_proxies_reload(make_server):
     assert r.returncode != 0 and "trusted_proxies: \"127.0.0.1/8\"" in r.stderr, r.stderr
 
 
-def web_login(port, cert, user, password, source):
-    """POST /api/login to a webmail from a browser at address source."""
-    ctx = ssl.create_default_context(cafile=cert)
-    raw = socket.socket()
-    raw.bind((source, 0))
-    raw.settimeout(30)
-    raw.connect(("127.0.0.1", port))
-    s = ctx.wrap_socket(raw, server_hostname="localhost")
-    body = json.dumps({"user": user, "password": password}).encode()
-    s.sendall(b"POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-              b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return int(data.split(b" ", 2)[1])
-
-
 def start_web(srv, throttle):
-    """A standalone `correu web` in front of srv: (process, Server, port)."""
+    """A standalone `correu web` in front of srv: (process, Server)."""
     web = Server(port_base=pick_port_base(), settings=dict(
         throttle, web_imap_host="127.0.0.1", web_imap_port=str(srv.ports["imaps"]),
         web_smtp_host="127.0.0.1", web_smtp_port=str(srv.ports["submissions"]),
@@ -211,7 +187,7 @@ def start_web(srv, throttle):
         assert proc.poll() is None, web.read_log()[-3000:]
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, web, port
+            return proc, web
         except OSError:
             assert time.time() < deadline, web.read_log()[-3000:]
             time.sleep(0.1)
@@ -233,13 +209,13 @@ def test_standalone_web_names_the_browser(make_server):
     browser blocked every webmail login at the mail server."""
     srv = make_server(users=(ALICE, BOB),
                       settings=dict(THROTTLE, web_enabled="no", trusted_proxies="127.0.0.1"))
-    proc, web, port = start_web(srv, THROTTLE)
+    proc, web = start_web(srv, THROTTLE)
     try:
         for i in range(3):
-            assert web_login(port, web.cert, f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
-        assert web_login(port, web.cert, BOB, "bob-pw", "127.0.0.5") == 429
-        assert web_login(port, web.cert, BOB, "bob-pw", "127.0.0.6") == 200
-        assert web_login(port, web.cert, ALICE, "alice-pw", "127.0.0.7") == 200
+            assert web.web_login(f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
+        assert web.web_login(BOB, "bob-pw", "127.0.0.5") == 429
+        assert web.web_login(BOB, "bob-pw", "127.0.0.6") == 200
+        assert web.web_login(ALICE, "alice-pw", "127.0.0.7") == 200
         slog = srv.read_log()
         assert "speaking for 127.0.0.5 (trusted proxy 127.0.0.1)" in slog
         assert "login failed: user=<nobody2@example.test> ip=127.0.0.5" in slog
@@ -258,12 +234,12 @@ def test_standalone_web_reports_a_server_block(make_server):
     not as a wrong password, and not counted again by the webmail."""
     srv = make_server(users=(ALICE,),
                       settings=dict(THROTTLE, web_enabled="no", trusted_proxies="127.0.0.1"))
-    proc, web, port = start_web(srv, {"auth_fail_block_after": "10", "auth_fail_delay_max": "0"})
+    proc, web = start_web(srv, {"auth_fail_block_after": "10", "auth_fail_delay_max": "0"})
     try:
         for i in range(3):
-            assert web_login(port, web.cert, f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
-        assert web_login(port, web.cert, ALICE, "alice-pw", "127.0.0.5") == 503
-        assert web_login(port, web.cert, ALICE, "alice-pw", "127.0.0.6") == 200
+            assert web.web_login(f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
+        assert web.web_login(ALICE, "alice-pw", "127.0.0.5") == 503
+        assert web.web_login(ALICE, "alice-pw", "127.0.0.6") == 200
         assert "refused for now" in web.read_log()
     finally:
         stop_web(proc)

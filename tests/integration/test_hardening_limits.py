@@ -4,10 +4,8 @@ the webmail, end with the protocol's own clean error (421 / * BYE / -ERR
 / 503) and free their slot; IMAP and webmail authentication failures
 lead to a block; running out of file descriptors or memory degrades
 with refusals and logged errors, never a crash."""
-import json
 import os
 import resource
-import signal
 import socket
 import ssl
 import subprocess
@@ -130,24 +128,7 @@ def test_imap_login_failures_block(make_server):
 
 
 def web_login(srv, user, password, source="127.0.0.1"):
-    """POST /api/login from a browser at address source (loopback)."""
-    ctx = ssl.create_default_context(cafile=srv.cert)
-    raw = socket.socket()
-    raw.bind((source, 0))
-    raw.settimeout(30)
-    raw.connect((srv.host, srv.ports["https"]))
-    s = ctx.wrap_socket(raw, server_hostname="localhost")
-    body = json.dumps({"user": user, "password": password}).encode()
-    s.sendall(b"POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-              b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return int(data.split(b" ", 2)[1])
+    return srv.web_login(user, password, source)
 
 
 def test_webmail_login_failures_block(make_server):
