@@ -154,7 +154,8 @@ static int ensure_auth_user(const char *user, const char *group, const char *hom
 
 /* As root: the data directory belongs to the main user; data/auth (the
  * password database) to the auth user alone; the auth process, in the
- * main user's group, may create SQLite's files beside accounts.db. */
+ * main user's group, may create SQLite's files beside accounts.db; other
+ * users may only pass through, to the pickup socket (data/public). */
 static int give_data_dir(const struct config *cfg, const char *data)
 {
 	struct passwd *pw = getpwnam(cfg->user);
@@ -172,7 +173,7 @@ static int give_data_dir(const struct config *cfg, const char *data)
 	char *accounts = x_asprintf("%s/accounts.db", data);
 	int ret = 0;
 	if (mkdir_p(auth, 0700) < 0 || chmod(auth, 0700) < 0 ||
-	    chown_tree(auth, auth_uid, gid) < 0 || chmod(data, 0770) < 0 ||
+	    chown_tree(auth, auth_uid, gid) < 0 || chmod(data, 0771) < 0 ||
 	    (chmod(accounts, 0660) < 0 && errno != ENOENT))
 		ret = -1;
 	free(auth);

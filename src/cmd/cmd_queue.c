@@ -251,7 +251,7 @@ int cmd_queue(const struct cmd_args *a)
 			return 1;
 		}
 		proc_drop_privileges(cfg, "queue");
-		ret = queue_process_run(cfg);
+		ret = queue_process_run(cfg, proc_web_uid(), proc_auth_uid());
 	}
 	else
 		ret = request(cfg, verb, id);

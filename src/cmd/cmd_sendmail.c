@@ -2,9 +2,12 @@
  * symlink): the sendmail command-line interface used by cron, scripts
  * and PHP. Reads a message on stdin, fixes it up (CRLF line endings;
  * From:, Date: and Message-ID: added when missing; Bcc: removed) and
- * commits it to the queue without any network; the queue process
- * delivers it. Parses the message (from a local user) leniently through
- * src/mail.
+ * hands it to the queue without any network; the queue process delivers
+ * it. Root, and users who can write data_dir/queue (the server's user),
+ * commit it to the queue directly, which works with the server stopped;
+ * everybody else sends it to the queue process's pickup socket
+ * (queue_pickup.h), which answers once the message is durably queued.
+ * Parses the message (from a local user) leniently through src/mail.
  *
  * Options: -t (recipients from To/Cc/Bcc, plus any given), -f SENDER /
  * -r SENDER (envelope sender, "<>" for none), -F NAME (full name for an
@@ -19,13 +22,19 @@
 #include "mail_date.h"
 #include "mail_header.h"
 #include "queue.h"
+#include "queue_ctl.h"
+#include "queue_file.h"
+#include "queue_pickup.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +43,11 @@
 #define EX_SOFTWARE 70
 #define EX_TEMPFAIL 75
 #define EX_CONFIG 78
+
+/* How long the pickup socket may take to take a piece of the request,
+ * and to answer after the last (it fsyncs before it does). */
+#define PICKUP_SEND_TIMEOUT_SECS 60
+#define PICKUP_REPLY_TIMEOUT_MS (5 * 60 * 1000)
 
 struct sendmail_opts {
 	const char *sender;	/* NULL = the invoking user */
@@ -159,8 +173,10 @@ static int parse_opts(int argc, char **argv, struct sendmail_opts *o)
 	return 0;
 }
 
-/* Reads stdin into out with CRLF line endings. Without -i a line of a
- * single "." ends the message. */
+/* Reads stdin into out with CRLF line endings (a CR alone ends a line
+ * too, so that no bare CR reaches the queue). Without -i a line of a
+ * single "." ends the message. NUL bytes fail with EINVAL: the queue
+ * process refuses them, like the SMTP server. */
 static int read_message(bool ignore_dots, uint64_t limit, struct buf *out)
 {
 	char *line = NULL;
@@ -182,8 +198,20 @@ static int read_message(bool ignore_dots, uint64_t limit, struct buf *out)
 			continue;
 		}
 		first = false;
-		buf_append(out, line, len);
-		buf_append_str(out, "\r\n");
+		if (memchr(line, '\0', len) != NULL) {
+			free(line);
+			errno = EINVAL;
+			return -1;
+		}
+		for (const char *p = line, *end = line + len;;) {
+			const char *cr = memchr(p, '\r', (size_t)(end - p));
+			const char *stop = cr != NULL ? cr : end;
+			buf_append(out, p, (size_t)(stop - p));
+			buf_append_str(out, "\r\n");
+			if (cr == NULL)
+				break;
+			p = cr + 1;
+		}
 		if (out->len > limit) {
 			free(line);
 			errno = EFBIG;
@@ -299,6 +327,185 @@ static bool valid_address(const char *a)
 	return true;
 }
 
+/* Root, and whoever may write the queue directory (the server's user),
+ * commit directly; that also works while the server is stopped. */
+static bool can_write_queue(const struct config *cfg)
+{
+	if (getuid() == 0 || geteuid() == 0)
+		return true;
+	char *dir = queue_dir_path(cfg);
+	bool ok = access(dir, W_OK | X_OK) == 0 ||
+		(errno == ENOENT && access(cfg->data_dir, W_OK | X_OK) == 0);
+	free(dir);
+	return ok;
+}
+
+static int submit_direct(const struct config *cfg, struct queue_envelope *env,
+			 const struct buf *msg, const char *login)
+{
+	env->id = queue_id_new();
+	struct buf full = BUF_INIT;
+	struct queue_pickup_trace t = {
+		.hostname = cfg->hostname,
+		.queue_id = env->id,
+		.uid = getuid(),
+		.user = login,
+		.sender = env->sender,
+		.warn = false,	/* root or the server's user: trusted */
+		.when = time(NULL),
+	};
+	queue_pickup_trace_append(&full, &t);
+	buf_append(&full, msg->data, msg->len);
+	char *id = NULL;
+	const char *error;
+	int status = 0;
+	if (queue_enqueue_data(cfg, full.data, full.len, env, &id, &error) < 0) {
+		fprintf(stderr, "sendmail: cannot queue the message: %s (%s)\n", error,
+			strerror(errno));
+		status = errno == EACCES ? EX_CONFIG : EX_TEMPFAIL;
+	} else {
+		log_debug("queue %s: from=<%s>, size=%zu, nrcpt=%zu (queued by sendmail for %s)",
+			  id, env->sender, full.len, env->n_rcpts, login);
+	}
+	free(id);
+	buf_free(&full);
+	return status;
+}
+
+/* Sends all of data; false when the server stopped reading (it may have
+ * answered why: the caller reads the reply next). */
+static bool send_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Reads the one-line reply; -1 on timeout, error or EOF before a line. */
+static int read_reply(int fd, struct buf *line)
+{
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int r = poll(&pfd, 1, PICKUP_REPLY_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		char *p = buf_reserve(line, 256);
+		ssize_t n = recv(fd, p, 256, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf_commit(line, (size_t)n);
+		if (memchr(line->data, '\n', line->len) != NULL)
+			return 0;
+		if (line->len >= QUEUE_PICKUP_MAX_REPLY)
+			return -1;
+	}
+}
+
+static int pickup_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int dfd;
+	if (queue_ctl_sockaddr(path, &sun, &len, &dfd) < 0) {
+		fprintf(stderr, "sendmail: %s: path too long for a socket\n", path);
+		return -EX_CONFIG;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ret = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sun, len);
+	int err = errno;
+	if (dfd >= 0)
+		close(dfd);
+	if (ret == 0) {
+		struct timeval tv = { PICKUP_SEND_TIMEOUT_SECS, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (err == ENOENT || err == ECONNREFUSED) {
+		fprintf(stderr, "sendmail: the mail server is not running (nothing listens on %s); "
+			"the message was not sent\n", path);
+		return -EX_TEMPFAIL;
+	}
+	if (err == EAGAIN) {
+		fprintf(stderr, "sendmail: the mail server is busy (%s); the message was not "
+			"sent, try again\n", path);
+		return -EX_TEMPFAIL;
+	}
+	fprintf(stderr, "sendmail: cannot connect to the mail server at %s: %s%s\n", path,
+		strerror(err), err == EACCES ? " (every user must be able to reach it: "
+		"data_dir needs mode o+x, which `correu serve` started as root sets; or run "
+		"sendmail as root or as the server's user)" : "");
+	return err == EACCES ? -EX_CONFIG : -EX_TEMPFAIL;
+}
+
+/* Hands the message to the queue process over the pickup socket; it
+ * adds the trace headers and answers once the message is queued. */
+static int submit_pickup(const struct config *cfg, const struct queue_envelope *env,
+			 const struct buf *msg)
+{
+	char *path = queue_pickup_path(cfg);
+	int fd = pickup_connect(path);
+	if (fd < 0) {
+		free(path);
+		return -fd;
+	}
+	struct buf req = BUF_INIT;
+	queue_pickup_record(&req, "pickup", QUEUE_PICKUP_VERSION, strlen(QUEUE_PICKUP_VERSION));
+	queue_pickup_record(&req, "sender", env->sender, strlen(env->sender));
+	for (size_t i = 0; i < env->n_rcpts; i++)
+		queue_pickup_record(&req, "rcpt", env->rcpts[i].address,
+				    strlen(env->rcpts[i].address));
+	if (env->n_rcpts > 0 && env->rcpts[0].notify != 0) {
+		struct buf n = BUF_INIT;
+		queue_notify_format(env->rcpts[0].notify, &n);
+		queue_pickup_record(&req, "notify", n.data, n.len);
+		buf_free(&n);
+	}
+	if (env->ret != QUEUE_RET_DEFAULT)
+		queue_pickup_record(&req, "ret", env->ret == QUEUE_RET_FULL ? "full" : "hdrs", 4);
+	if (env->envid != NULL)
+		queue_pickup_record(&req, "envid", env->envid, strlen(env->envid));
+	queue_pickup_record_head(&req, "message", msg->len);
+	if (send_all(fd, req.data, req.len))
+		(void)send_all(fd, msg->data, msg->len);
+	buf_free(&req);
+
+	struct buf line = BUF_INIT;
+	int code;
+	char *text = NULL;
+	int status;
+	if (read_reply(fd, &line) < 0 ||
+	    queue_pickup_reply_parse(line.data, strcspn(line.data, "\n") + 1, &code, &text) < 0) {
+		fprintf(stderr, "sendmail: the mail server (%s) gave no answer; the message was "
+			"probably not queued\n", path);
+		status = EX_TEMPFAIL;
+	} else if (code != 0) {
+		fprintf(stderr, "sendmail: the mail server refused the message: %s\n", text);
+		status = code;
+	} else {
+		log_debug("queue %s: from=<%s>, size=%zu, nrcpt=%zu (queued through %s)", text,
+			  env->sender, msg->len, env->n_rcpts, path);
+		status = 0;
+	}
+	free(text);
+	buf_free(&line);
+	close(fd);
+	free(path);
+	return status;
+}
+
 static int run(const struct sendmail_opts *o, const struct cmd_args *a)
 {
 	struct cmd_args ca = *a;
@@ -325,7 +532,7 @@ static int run(const struct sendmail_opts *o, const struct cmd_args *a)
 	queue_envelope_init(&env);
 
 	struct passwd *pw = getpwuid(getuid());
-	const char *login = pw != NULL ? pw->pw_name : "nobody";
+	char *login = x_strdup(pw != NULL ? pw->pw_name : "nobody");
 	if (o->sender != NULL)
 		sender = strcmp(o->sender, "<>") == 0 ? x_strdup("") : qualify(cfg, o->sender);
 	else
@@ -342,8 +549,9 @@ static int run(const struct sendmail_opts *o, const struct cmd_args *a)
 
 	if (read_message(o->ignore_dots, cfg->message_size_limit, &in) < 0) {
 		fprintf(stderr, "sendmail: %s\n", errno == EFBIG ?
-			"message too large (message_size_limit)" : "cannot read the message");
-		status = errno == EFBIG ? EX_DATAERR : EX_SOFTWARE;
+			"message too large (message_size_limit)" : errno == EINVAL ?
+			"the message contains a NUL byte" : "cannot read the message");
+		status = errno == EFBIG || errno == EINVAL ? EX_DATAERR : EX_SOFTWARE;
 		goto out;
 	}
 	struct strv found;
@@ -383,18 +591,8 @@ static int run(const struct sendmail_opts *o, const struct cmd_args *a)
 			break;
 		}
 	}
-	char *id = NULL;
-	const char *error;
-	if (queue_enqueue_data(cfg, msg.data, msg.len, &env, &id, &error) < 0) {
-		fprintf(stderr, "sendmail: cannot queue the message: %s (%s)\n", error,
-			strerror(errno));
-		status = errno == EACCES ? EX_CONFIG : EX_TEMPFAIL;
-		goto out;
-	}
-	log_debug("queue %s: from=<%s>, size=%zu, nrcpt=%zu (queued by sendmail for %s)", id,
-		 sender, msg.len, rcpts.n, login);
-	free(id);
-	status = 0;
+	status = can_write_queue(cfg) ? submit_direct(cfg, &env, &msg, login) :
+		submit_pickup(cfg, &env, &msg);
 out:
 	queue_envelope_free(&env);
 	buf_free(&in);
@@ -402,6 +600,7 @@ out:
 	strv_free(&rcpts);
 	free(sender);
 	free(fullname);
+	free(login);
 	cfg_free(&cfg);
 	return status;
 }

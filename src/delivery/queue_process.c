@@ -3,7 +3,8 @@
  * (prepare and commit in thread-pool jobs, remote recipients through
  * delivery_dest), answers the control socket and handles signals. Runs
  * as the unprivileged user. Reads control datagrams from processes of
- * the same user (parsed strictly: a verb and a queue id). */
+ * the same user (parsed strictly: a verb and a queue id); local users'
+ * submissions arrive through queue_pickup_server.c. */
 #include "queue_process.h"
 #include "delivery_dest.h"
 #include "dns.h"
@@ -12,6 +13,7 @@
 #include "queue_ctl.h"
 #include "queue_env.h"
 #include "queue_file.h"
+#include "queue_pickup_server.h"
 #include "queue_sched.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -84,6 +86,7 @@ static struct {
 	struct delivery_dests *dests;
 	int ctl_fd;
 	uv_poll_t ctl_poll;
+	struct queue_pickup_server *pickup;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t shutdown_timer;
 	struct qmsg **table;
@@ -692,7 +695,8 @@ static void close_all_cb(uv_handle_t *h, void *arg)
 
 static void maybe_exit(void)
 {
-	if (!Q.shutting_down || Q.active > 0 || Q.jobs > 0 || delivery_dests_busy(Q.dests))
+	if (!Q.shutting_down || Q.active > 0 || Q.jobs > 0 || delivery_dests_busy(Q.dests) ||
+	    queue_pickup_server_busy(Q.pickup))
 		return;
 	uv_stop(Q.loop);
 }
@@ -712,6 +716,8 @@ static void sigterm_cb(uv_signal_t *s, int signum)
 	log_info("stopping (signal %d)", signum);
 	Q.shutting_down = true;
 	uv_poll_stop(&Q.ctl_poll);
+	if (Q.pickup != NULL)
+		queue_pickup_server_stop(Q.pickup);
 	for (size_t i = 0; i < Q.table_size; i++)
 		for (struct qmsg *m = Q.table[i]; m != NULL; m = m->hnext)
 			uv_timer_stop(&m->timer);
@@ -789,6 +795,8 @@ static void sighup_cb(uv_signal_t *s, int signum)
 	/* Attempts in progress keep pointers into the old configuration,
 	 * which is therefore kept (one per reload). */
 	Q.cfg = cfg;
+	if (Q.pickup != NULL)
+		queue_pickup_server_set_config(Q.pickup, cfg);
 	queue_sched_params_from_cfg(cfg, &Q.sched);
 	if (make_tls(cfg, &error) < 0)
 		log_error("reload: TLS: %s", error);
@@ -814,7 +822,13 @@ static void scan_queue(void)
 	strv_free(&ids);
 }
 
-int queue_process_run(const struct config *cfg_in)
+static void pickup_idle(void *ctx)
+{
+	(void)ctx;
+	maybe_exit();
+}
+
+int queue_process_run(const struct config *cfg_in, long web_uid, long auth_uid)
 {
 	memset(&Q, 0, sizeof(Q));
 	/* Attempts wait on the disk (envelope syncs, unlinks, Maildir
@@ -845,6 +859,16 @@ int queue_process_run(const struct config *cfg_in)
 		log_fatal("%s: %s", error, strerror(errno));
 	uv_poll_init(Q.loop, &Q.ctl_poll, Q.ctl_fd);
 	uv_poll_start(&Q.ctl_poll, UV_READABLE, ctl_poll_cb);
+	struct queue_pickup_server_params pp = {
+		.loop = Q.loop,
+		.cfg = Q.cfg,
+		.deny_uid = { web_uid, auth_uid },
+		.idle_cb = pickup_idle,
+	};
+	Q.pickup = queue_pickup_server_start(&pp, &error);
+	if (Q.pickup == NULL)
+		log_error("%s: %s; sendmail works only for root and the server's user",
+			  error, strerror(errno));
 	uv_signal_init(Q.loop, &Q.sigterm);
 	uv_signal_start(&Q.sigterm, sigterm_cb, SIGTERM);
 	uv_signal_init(Q.loop, &Q.sigint);
@@ -864,6 +888,7 @@ int queue_process_run(const struct config *cfg_in)
 	/* Close what is left so the loop can be closed cleanly. */
 	uv_walk(Q.loop, close_all_cb, NULL);
 	uv_run(Q.loop, UV_RUN_NOWAIT);
+	queue_pickup_server_free(&Q.pickup);
 	log_info("stopped");
 	return Q.status;
 }

@@ -112,7 +112,7 @@ static void child_main(struct child *c)
 		status = auth_server_run(M.cfg);
 		break;
 	case ROLE_QUEUE:
-		status = queue_process_run(M.cfg);
+		status = queue_process_run(M.cfg, proc_web_uid(), proc_auth_uid());
 		break;
 	case ROLE_WEB:
 		status = web_run(M.cfg, M.tls, https, n_https, http, n_http) == 0 ? 0 : 1;
@@ -380,24 +380,28 @@ static void fix_owner(const char *path, uid_t uid, gid_t gid, mode_t mode)
  * so never promised to anyone). */
 static int prepare_dirs(uid_t uid, gid_t gid, uid_t auth_uid)
 {
-	static const char *const subdirs[] = { "run", "spool", "mail", "auth" };
+	static const char *const subdirs[] = { "run", "spool", "mail", "auth", "public" };
 	for (size_t i = 0; i < N_ELEMENTS(subdirs); i++) {
 		bool auth = strcmp(subdirs[i], "auth") == 0;
+		bool public = strcmp(subdirs[i], "public") == 0;
 		char *p = x_asprintf("%s/%s", M.cfg->data_dir, subdirs[i]);
-		if (mkdir_p(p, auth ? 0700 : 0750) < 0) {
+		if (mkdir_p(p, auth ? 0700 : public ? 0755 : 0750) < 0) {
 			log_error("cannot create %s: %s", p, strerror(errno));
 			free(p);
 			return -1;
 		}
 		/* run/ is shared with the auth process, which creates its
-		 * socket there; auth/ is the auth process's alone. */
+		 * socket there; auth/ is the auth process's alone; public/
+		 * holds the queue process's pickup socket for local users. */
 		fix_owner(p, auth ? auth_uid : uid, gid,
-			  auth ? 0700 : strcmp(subdirs[i], "run") == 0 ? 0770 : 0750);
+			  auth ? 0700 : public ? 0755 : strcmp(subdirs[i], "run") == 0 ? 0770 : 0750);
 		free(p);
 	}
 	/* The auth process (group of cfg->user) creates SQLite's -wal and
-	 * -shm files of accounts.db next to it. */
-	fix_owner(M.cfg->data_dir, uid, gid, 0770);
+	 * -shm files of accounts.db next to it. Other users may pass
+	 * through (x, no listing) to reach public/pickup; everything else
+	 * in it is closed to them by its own mode. */
+	fix_owner(M.cfg->data_dir, uid, gid, 0771);
 	static const char *const sqlite_suffixes[] = { "", "-wal", "-shm" };
 	for (size_t i = 0; i < N_ELEMENTS(sqlite_suffixes); i++) {
 		char *p = x_asprintf("%s/accounts.db%s", M.cfg->data_dir, sqlite_suffixes[i]);

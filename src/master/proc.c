@@ -177,10 +177,16 @@ int proc_master_drop(const struct config *cfg)
 }
 
 static long web_uid = -1;
+static long auth_uid = -1;
 
 long proc_web_uid(void)
 {
 	return web_uid;
+}
+
+long proc_auth_uid(void)
+{
+	return auth_uid;
 }
 
 static enum sandbox_role role_of(const char *name)
@@ -209,6 +215,8 @@ void proc_drop_privileges(const struct config *cfg, const char *name)
 		gid_t gid;
 		if (role_ids(cfg, SANDBOX_WEB, &uid, &gid) == 0)
 			web_uid = (long)uid;
+		if (role_ids(cfg, SANDBOX_AUTH, &uid, &gid) == 0)
+			auth_uid = (long)uid;
 		if (role_ids(cfg, role, &uid, &gid) < 0)
 			log_fatal("%s: cannot drop privileges", name);
 		if (switch_ids(uid, gid) < 0)
@@ -220,6 +228,7 @@ void proc_drop_privileges(const struct config *cfg, const char *name)
 			log_fatal("%s: privileges could be regained after the drop", name);
 	} else {
 		web_uid = (long)getuid();	/* started unprivileged: one uid for all */
+		auth_uid = web_uid;
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	/* Exec'd programs never gain privileges; die with the master. */

@@ -31,6 +31,8 @@ void proc_drop_privileges(const struct config *cfg, const char *name);
 /* After proc_drop_privileges(): the uid the web process runs as (its
  * own user when the server started as root, else ours), -1 if unknown. */
 long proc_web_uid(void);
+/* The same for the auth process's uid. */
+long proc_auth_uid(void);
 /* Sets the process name shown in logs and ps ("correu: worker"). */
 void proc_set_title(const char *name);
 

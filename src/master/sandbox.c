@@ -93,6 +93,8 @@ static const char *const sanitizer_calls[] = {
 
 /* Extra per role. */
 static const char *const auth_calls[] = { "bind", "listen" };
+/* The queue process binds its control socket (datagrams) and listens on
+ * the pickup socket for local users' sendmail (stream). */
 static const char *const queue_calls[] = { "bind", "listen" };
 static const char *const web_calls[] = { "bind" };
 static const char *const worker_calls[] = { "bind" };
@@ -271,12 +273,17 @@ static int add_checked(scmp_filter_ctx ctx, const struct role_def *r)
 				       arg_cmp(0, SCMP_CMP_EQ, 0, 0));
 	}
 
-	/* prctl: names and dumpable queries; sanitizers need more. */
+	/* prctl: names and dumpable queries; sanitizers need more.
+	 * PR_CAPBSET_READ only reads our own (empty) capability bounding
+	 * set: systemd's NSS module (libnss_systemd) probes the last
+	 * capability with it when the queue process looks up the uid of
+	 * a pickup client that /etc/passwd lacks (queue_pickup_server.c). */
 	if (SANDBOX_SANITIZER) {
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 0);
 	} else {
 		static const int opts[] = { PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE,
-					    PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP };
+					    PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP,
+					    PR_CAPBSET_READ };
 		for (size_t i = 0; i < N_ELEMENTS(opts); i++)
 			rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 					       arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)opts[i], 0));

@@ -11,7 +11,8 @@
  *             of the message (a Return-Path: line written for Maildirs)
  *   ID.env    the envelope (text, see queue_env.c); its appearance by
  *             rename() is the commit point
- *   tmp/      temporary files of enqueue, envelope rewrites and bounces
+ *   tmp/      temporary files of enqueue, envelope rewrites, bounces and
+ *             messages arriving on the pickup socket (queue_pickup.h)
  * The queue process learns of new messages through a datagram on
  * data_dir/run/queue.sock and by scanning the directory when it starts,
  * so a message committed while it is down is never forgotten. */

@@ -1,6 +1,7 @@
 """The promise behind 250 and APPEND OK, checked with strace: the server
 runs under `strace -f -y`, receives mail over SMTP (local delivery into
-the Maildir), submission (into the queue) and IMAP APPEND, and for every
+the Maildir), submission and the pickup socket of local users' sendmail
+(into the queue) and IMAP APPEND, and for every
 such reply the trace must show, before the reply is written, for each
 file the command made visible (a link or rename from tmp/ or the spool
 into a Maildir's new/ or cur/, or into the queue): an fsync or fdatasync of the file's data that
@@ -167,12 +168,29 @@ def test_replies_only_after_fsync(make_server):
         typ, data = m.append("INBOX", None, None, f"Subject: append {i}\r\n\r\nx\r\n".encode())
         assert typ == "OK" and b"APPENDUID" in data[0]
     m.logout()
+    # The pickup socket (local users' sendmail): "ok ID" only after the
+    # same commit as submission.
+    pickup = os.path.join(srv.dir, "data", "public", "pickup")
+    for i in range(2):
+        msg = f"Subject: pickup {i}\r\n\r\np\r\n".encode()
+        req = (b"pickup 1\n1" + f"sender {len(ALICE)}\n{ALICE}rcpt {len(ALICE)}\n{ALICE}"
+               f"message {len(msg)}\n".encode() + msg)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as p:
+            p.settimeout(60)
+            for _ in range(600):
+                try:
+                    p.connect(pickup)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            p.sendall(req)
+            assert p.recv(200).startswith(b"ok ")
     srv.stop()
     time.sleep(0.5)  # strace writes its last lines as the tracees exit
     events = parse(trace)
     data_dir = os.path.realpath(os.path.join(srv.dir, "data"))
     n, files, problems = check_trace(
-        events, data_dir, r"(250 2\.0\.0 Ok: queued as|[A-Za-z0-9.]+ OK \[APPENDUID)")
-    print(f"fsync check: {n} replies (5 SMTP, 2 APPEND), {files} files made visible")
-    assert n == 7, n
+        events, data_dir, r"(250 2\.0\.0 Ok: queued as|[A-Za-z0-9.]+ OK \[APPENDUID|ok [A-Za-z0-9]+\\n)")
+    print(f"fsync check: {n} replies (5 SMTP, 2 APPEND, 2 pickup), {files} files made visible")
+    assert n == 9, n
     assert problems == [], problems

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,23 @@ static int call_setuid(void)
 	return 0;
 }
 
+/* The pickup socket's uid look-up: NSS (files, then systemd, which
+ * probes the capability bounding set) for a uid /etc/passwd lacks, and
+ * for one it has. */
+static int nss_lookups(void)
+{
+	if (prctl(PR_CAPBSET_READ, 0, 0, 0, 0) < 0 && errno != EINVAL)
+		return 10;
+	char buf[16384];
+	struct passwd pw, *res = NULL;
+	if (getpwuid_r(54321, &pw, buf, sizeof(buf), &res) != 0 && res != NULL)
+		return 11;
+	if (getpwuid_r(0, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
+	    strcmp(res->pw_name, "root") != 0)
+		return 12;
+	return 0;
+}
+
 static void test_everyday_calls_allowed(void **state)
 {
 	(void)state;
@@ -146,6 +164,15 @@ static void test_everyday_calls_allowed(void **state)
 			fail_msg("role %s: status %d, stderr: %s",
 				 sandbox_role_name((enum sandbox_role)role), exited_with(st), err);
 	}
+}
+
+static void test_queue_looks_up_users(void **state)
+{
+	(void)state;
+	char err[2048];
+	int st = run_sandboxed(SANDBOX_QUEUE, nss_lookups, err, sizeof(err));
+	if (exited_with(st) != 0)
+		fail_msg("status %d, stderr: %s", exited_with(st), err);
 }
 
 static void test_socket_families_by_role(void **state)
@@ -188,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_everyday_calls_allowed),
+		cmocka_unit_test(test_queue_looks_up_users),
 		cmocka_unit_test(test_socket_families_by_role),
 		cmocka_unit_test(test_forbidden_calls_kill),
 	};
