@@ -4,11 +4,13 @@ process over data_dir/public/pickup, which identifies them by SO_PEERCRED,
 adds "Received: ... from userid UID" and, when they chose another sender
 with -f, X-Authentication-Warning. Also: exit 75 when the server is not
 running, size limits, bogus clients, connection limits, the webmail's
-user refused, the socket back after a kill -9 of the queue process, and
-root's direct path with the server stopped. Runs as root (users are
+user refused, the socket back after a kill -9 of the queue process, a
+request in progress answered when the server stops, and root's direct
+path with the server stopped. Runs as root (users are
 switched with setpriv)."""
 import os
 import pwd
+import re
 import signal
 import socket
 import stat
@@ -42,6 +44,19 @@ def wait_pickup(srv, timeout=20):
         except OSError:
             time.sleep(0.05)
     raise AssertionError("no pickup socket: " + srv.read_log()[-2000:])
+
+
+def wait_accepted(srv, timeout=20):
+    """Until the queue process has accepted every connection: the
+    listener's accept queue (Recv-Q in `ss -xl`) is empty."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = subprocess.run(["ss", "-xlH", "src", pickup_path(srv)], capture_output=True,
+                             text=True).stdout.split()
+        if len(out) >= 3 and out[2] == "0":
+            return
+        time.sleep(0.05)
+    raise AssertionError("connections not accepted")
 
 
 def sendmail_as(srv, uid, gid, args, message):
@@ -325,3 +340,17 @@ def test_server_stopped(make_server):
     head = header_block(find(s, "root while stopped"))
     assert "(correu, from userid 0, root)" in head
     assert "X-Authentication-Warning" not in head
+
+
+def test_stopping_answers_requests_in_progress(make_server):
+    s = make_server()
+    wait_pickup(s)
+    c = Pickup(s)
+    c.send(record("pickup", "1") + record("sender", "a@b.test"))
+    wait_accepted(s)
+    s.proc.send_signal(signal.SIGTERM)
+    assert c.reply() == "fail 75 the mail server is stopping; nothing was queued, try again\n"
+    c.close()
+    assert s.proc.wait(30) == 0
+    log = s.read_log()
+    assert re.search(r"queue 0 \(pid \d+\) exited with status 0", log), log[-2000:]
