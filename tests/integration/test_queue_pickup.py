@@ -303,11 +303,24 @@ def test_connection_limit_per_user(srv):
     find(srv, "after the flood")
 
 
-def test_webmail_user_refused(srv):
-    web = pwd.getpwnam("correu-web")
-    r = sendmail_as(srv, web.pw_uid, web.pw_gid, [ALICE], "Subject: from web\n\nx\n")
-    assert r.returncode == 77, r.stderr
-    assert b"may not submit mail" in r.stderr
+def test_webmail_and_auth_users_refused(srv):
+    for name in ("correu-web", "correu-auth"):
+        u = pwd.getpwnam(name)
+        r = sendmail_as(srv, u.pw_uid, u.pw_gid, [ALICE], f"Subject: from {name}\n\nx\n")
+        assert r.returncode == 77, r.stderr
+        assert b"may not submit mail" in r.stderr
+
+
+def test_server_user_commits_directly(srv):
+    """The server's user can write the queue: no socket, trusted -f."""
+    u = pwd.getpwnam("correu")
+    r = sendmail_as(srv, u.pw_uid, u.pw_gid, ["-f", "postmaster@elsewhere.test", ALICE],
+                    "Subject: as correu\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    assert b"queued by sendmail for correu" in r.stderr  # the direct path's debug line
+    head = header_block(find(srv, "as correu"))
+    assert f"(correu, from userid {u.pw_uid}, correu)" in head
+    assert "X-Authentication-Warning" not in head
 
 
 def test_socket_back_after_kill9(srv):
