@@ -269,7 +269,10 @@ def test_bogus_clients_refused(srv, data, want):
     pid = queue_pid(srv)
     c = Pickup(srv)
     c.send(data)
-    c.sock.shutdown(socket.SHUT_WR)
+    try:
+        c.sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # refused and closed already
     assert c.reply().startswith(want)
     c.close()
     assert queue_pid(srv) == pid
