@@ -15,7 +15,8 @@ FUZZ_TIME ?= 60
 all: build
 
 build:
-	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >$(BUILD).setup.log 2>&1 || \
+		{ tail -20 $(BUILD).setup.log; rm -rf $(BUILD); exit 1; }
 	ninja -C $(BUILD)
 	@ln -sf correu $(BUILD)/sendmail
 
@@ -29,7 +30,9 @@ test: deps build
 	@tests/run
 
 asan: deps
-	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@test -f build-asan/build.ninja || \
+		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >build-asan.setup.log 2>&1 || \
+		{ tail -20 build-asan.setup.log; rm -rf build-asan; exit 1; }
 	ninja -C build-asan
 	meson test -C build-asan --suite unit --print-errorlogs
 
