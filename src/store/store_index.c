@@ -463,7 +463,8 @@ int64_t store_index_data_version(struct store_index *idx)
 	if (sqlite3_step(idx->data_version_st) == SQLITE_ROW)
 		v = sqlite3_column_int64(idx->data_version_st, 0);
 	sqlite3_reset(idx->data_version_st);
-	return v;
+	/* Both only grow, so their sum moves when either does. */
+	return v < 0 ? -1 : v + (int64_t)sqlite3_total_changes64(idx->db);
 }
 
 int64_t store_index_meta_get(struct store_index *idx, const char *key, int64_t def)

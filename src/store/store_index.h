@@ -117,8 +117,10 @@ void store_index_rollback(struct store_index *idx);
 /* Records a failed step inside a write transaction (from sqlite rc). */
 void store_index_error(struct store_index *idx, int rc, const char *what);
 
-/* PRAGMA data_version: changes when another connection commits. Each
- * consumer compares with the value it saw last. */
+/* Changes whenever anything commits to the index: another connection
+ * (PRAGMA data_version) or this one (sqlite3_total_changes64; sessions
+ * of one worker share the connection, each with its own mailbox
+ * objects). Each consumer compares with the value it saw last. */
 int64_t store_index_data_version(struct store_index *idx);
 
 /* Whether the index file was replaced (a rebuild by `correu reindex`);

@@ -173,7 +173,11 @@ def test_replies_only_after_fsync(make_server):
     pickup = os.path.join(srv.dir, "data", "public", "pickup")
     for i in range(2):
         msg = f"Subject: pickup {i}\r\n\r\np\r\n".encode()
-        req = (b"pickup 1\n1" + f"sender {len(ALICE)}\n{ALICE}rcpt {len(ALICE)}\n{ALICE}"
+        # A remote recipient, as for submission: a local one would be
+        # delivered by this same process meanwhile, and its Maildir link
+        # would land in the next reply's window, not yet synced.
+        rcpt = "bob@remote.example"
+        req = (b"pickup 1\n1" + f"sender {len(ALICE)}\n{ALICE}rcpt {len(rcpt)}\n{rcpt}"
                f"message {len(msg)}\n".encode() + msg)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as p:
             p.settimeout(60)

@@ -40,9 +40,11 @@ def uids(m, *criteria):
     return sorted(int(x) for x in data[0].split())
 
 
-@pytest.fixture
-def srv(make_server):
-    return make_server(users=(USER,))
+@pytest.fixture(params=["1", "2"], ids=["one-worker", "two-workers"])
+def srv(make_server, request):
+    # One worker: the sessions share the index connection, so one's
+    # commits are not "another connection's" (a new keyword was missed).
+    return make_server(users=(USER,), settings={"workers": request.param})
 
 
 def test_flags_from_view(srv):
