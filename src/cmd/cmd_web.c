@@ -44,6 +44,8 @@ int cmd_web(const struct cmd_args *a)
 	if (cfg == NULL)
 		return 1;
 	log_set_process("web");
+	if (cfg->syslog_facility[0] != '\0')
+		log_enable_syslog(cfg->syslog_facility);
 	if (cfg->https_port == 0) {
 		fprintf(stderr, "correu web: https_port is 0, nothing to serve\n");
 		cfg_free(&cfg);

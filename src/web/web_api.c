@@ -107,6 +107,7 @@ struct login_op {
 	struct web_imap *imap;
 	char *user;
 	uv_timer_t delay;
+	uint64_t started;	/* loop time when the login began */
 	int status;
 	const char *message;
 };
@@ -136,7 +137,7 @@ static void login_done(const struct web_imap_reply *rep, void *ctx)
 		auth_throttle_success(w->throttle, op->r->peer_ip, op->user);
 		struct web_session *s = web_session_new(w, op->user, op->imap);
 		web_imap_set_events(op->imap, web_session_imap_events(), s);
-		log_info("web: %s logged in from %s", op->user, op->r->peer_ip);
+		log_info("%s logged in from %s", op->user, op->r->peer_ip);
 		char *cookie = web_session_cookie(s);
 		json_t *o = json_pack("{s:s, s:s}", "user", s->user, "csrf", s->csrf);
 		char *js = json_dumps(o, JSON_COMPACT);
@@ -156,19 +157,27 @@ static void login_done(const struct web_imap_reply *rep, void *ctx)
 	web_imap_free(&op->imap);
 	uint64_t delay = 0;
 	if (rep->status == WEB_IMAP_FAIL) {
-		log_warn("web: login of %s: mail server unreachable: %s", op->user, rep->text);
+		log_warn("login of %s: mail server unreachable: %s", op->user, rep->text);
 		op->status = 502;
 		op->message = "The mail server cannot be reached.";
 	} else if (rep->code != NULL && strcasecmp(rep->code, "UNAVAILABLE") == 0) {
 		/* The server blocks this address or account for now (its own
 		 * throttle, RFC 5530): not evidence of a wrong password. */
-		log_info("web: login of %s from %s refused for now: %s", op->user,
+		log_info("login of %s from %s refused for now: %s", op->user,
 			 op->r->peer_ip, rep->text);
 		op->status = 503;
 		op->message = "The mail server refuses this login for now; try again later.";
 	} else {
+		/* One delay, not two: the mail server may already have held
+		 * its NO back by its own throttle (correu's does, counting the
+		 * browser's address from ID), so wait only for what is left
+		 * of ours. */
 		delay = auth_throttle_failure(w->throttle, op->r->peer_ip, op->user);
-		log_info("web: login failed for %s from %s", op->user, op->r->peer_ip);
+		uint64_t waited = uv_now(w->loop) - op->started;
+		log_info("login failed for %s from %s (the server took %llu ms, waiting %llu ms more)",
+			 op->user, op->r->peer_ip, (unsigned long long)waited,
+			 (unsigned long long)(delay > waited ? delay - waited : 0));
+		delay = delay > waited ? delay - waited : 0;
 		op->status = 401;
 		op->message = "Wrong address or password.";
 	}
@@ -196,13 +205,14 @@ static void api_login(struct web_req *r)
 		return;
 	}
 	if (auth_throttle_blocked(r->w->throttle, r->peer_ip, user)) {
-		log_info("web: login of %s from %s refused: too many failures", user, r->peer_ip);
+		log_info("login of %s from %s refused: too many failures", user, r->peer_ip);
 		web_respond_error(r, 429, "Too many failed logins. Try again later.");
 		return;
 	}
 	struct login_op *op = x_calloc(1, sizeof(*op));
 	op->r = r;
 	op->user = x_strdup(user);
+	op->started = uv_now(r->w->loop);
 	op->imap = web_imap_new(r->w->loop, &r->w->imap_up, user, password, NULL, NULL);
 	web_imap_set_origin(op->imap, r->peer_ip);
 	web_imap_login(op->imap, login_done, op);

@@ -189,7 +189,7 @@ static void sent(bool ok, const char *error, void *ctx)
 		op_free(op);
 		return;
 	}
-	log_info("web: %s sent a message to %zu recipient%s", op->r->session->user, op->rcpts.n,
+	log_info("%s sent a message to %zu recipient%s", op->r->session->user, op->rcpts.n,
 		 op->rcpts.n == 1 ? "" : "s");
 	append_copy(op);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 json_t *web_json_string(const char *s, size_t len)
 {
@@ -89,7 +90,9 @@ json_t *web_json_flags(const struct imap_node *flags)
 		return arr;
 	for (size_t i = 0; i < flags->n; i++) {
 		const char *s = imap_node_str(&flags->items[i]);
-		if (s != NULL)
+		/* \Recent is about IMAP sessions, not the message: the page
+		 * never needs it. */
+		if (s != NULL && strcasecmp(s, "\\Recent") != 0)
 			json_array_append_new(arr, web_json_string(s, flags->items[i].len));
 	}
 	return arr;

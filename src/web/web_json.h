@@ -10,7 +10,7 @@
 /* {"date","subject","from":[{"name","email"}],"sender","reply_to","to",
  * "cc","bcc","in_reply_to","message_id"}; missing fields are "" or []. */
 json_t *web_json_envelope(const struct imap_node *env);
-/* ["\\Seen", "$Label"] from a FLAGS list. */
+/* ["\\Seen", "$Label"] from a FLAGS list, without \\Recent. */
 json_t *web_json_flags(const struct imap_node *flags);
 /* A decoded header text as a JSON string (RFC 2047, invalid UTF-8
  * repaired); NULL node gives "". */

@@ -76,7 +76,7 @@ static void on_stop(uv_signal_t *s, int signum)
 	struct web *w = s->data;
 	if (w->stopping)
 		return;
-	log_info("web: stopping (signal %d)", signum);
+	log_info("stopping (signal %d)", signum);
 	w->stopping = true;
 	web_server_stop(w);
 	web_sessions_free(w);
@@ -96,8 +96,8 @@ static void on_hup(uv_signal_t *s, int signum)
 	strv_init(&errors);
 	if (cfg_read(cfg, w->cfg->path, &errors) < 0) {
 		for (size_t i = 0; i < errors.n; i++)
-			log_error("web: reload: %s", errors.v[i]);
-		log_error("web: configuration not reloaded");
+			log_error("reload: %s", errors.v[i]);
+		log_error("configuration not reloaded");
 		cfg_free(&cfg);
 	} else {
 		/* Upstreams and listeners stay; sessions use them. */
@@ -105,7 +105,7 @@ static void on_hup(uv_signal_t *s, int signum)
 		w->cfg_owned = cfg;
 		w->cfg = cfg;
 		apply_config(w);
-		log_info("web: configuration reloaded");
+		log_info("configuration reloaded");
 	}
 	strv_free(&errors);
 }
@@ -123,7 +123,7 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	/* A loop of our own: a forked child must not share the master's. */
 	w.loop = x_malloc(sizeof(*w.loop));
 	if (uv_loop_init(w.loop) != 0) {
-		log_error("web: cannot create the event loop");
+		log_error("cannot create the event loop");
 		free(w.loop);
 		return -1;
 	}
@@ -131,7 +131,7 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	w.cfg = cfg;
 	const char *error;
 	if (init_upstreams(&w, &error) < 0) {
-		log_error("web: %s", error);
+		log_error("%s", error);
 		uv_loop_close(w.loop);
 		free(w.loop);
 		return -1;
@@ -140,10 +140,10 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	web_sessions_init(&w);
 	for (size_t i = 0; i < n_https; i++)
 		if (web_server_listen(&w, https_fds[i], false) < 0)
-			log_fatal("web: cannot watch listening socket %d", https_fds[i]);
+			log_fatal("cannot watch listening socket %d", https_fds[i]);
 	for (size_t i = 0; i < n_http; i++)
 		if (web_server_listen(&w, http_fds[i], true) < 0)
-			log_fatal("web: cannot watch listening socket %d", http_fds[i]);
+			log_fatal("cannot watch listening socket %d", http_fds[i]);
 	uv_signal_init(w.loop, &w.sig_term);
 	uv_signal_init(w.loop, &w.sig_int);
 	uv_signal_init(w.loop, &w.sig_hup);
@@ -154,7 +154,7 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	uv_timer_init(w.loop, &w.sweep);
 	w.sweep.data = &w;
 	uv_timer_start(&w.sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-	log_info("web: webmail ready (%zu HTTPS, %zu HTTP listeners; IMAP %s:%u, submission %s:%u; "
+	log_info("webmail ready (%zu HTTPS, %zu HTTP listeners; IMAP %s:%u, submission %s:%u; "
 		 "front end in %s)", n_https, n_http, w.imap_up.host, w.imap_up.port,
 		 w.smtp_up.host, w.smtp_up.port, w.static_dir);
 	uv_run(w.loop, UV_RUN_DEFAULT);

@@ -371,7 +371,7 @@ static void http_input(struct conn *c, void *ctx)
 		enum http_parse_result res = http_parse(&hc->parser, in->data, in->len, &used);
 		buf_consume(in, used);
 		if (res == HTTP_PARSE_ERROR) {
-			log_debug("web %s: bad request: %s", conn_peer_ip(c), hc->parser.error);
+			log_debug("%s: bad request: %s", conn_peer_ip(c), hc->parser.error);
 			send_parse_error(hc);
 			return;
 		}
@@ -435,7 +435,7 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
 			uint64_t now = uv_now(l->w->loop);
 			if (emfile_logged_ms == 0 || now - emfile_logged_ms >= 10000) {
-				log_error("web: accept: %s: refusing connections (raise the open "
+				log_error("accept: %s: refusing connections (raise the open "
 					  "files limit)", strerror(errno));
 				emfile_logged_ms = now == 0 ? 1 : now;
 			}
@@ -448,7 +448,7 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("web: accept: %s", strerror(errno));
+				log_warn("accept: %s", strerror(errno));
 			return;
 		}
 		struct web *w = l->w;
@@ -483,7 +483,7 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		if (w->n_conns > w->cfg->max_connections ||
 		    (w->cfg->max_connections_per_ip > 0 &&
 		     same_ip > w->cfg->max_connections_per_ip)) {
-			log_info("web %s: too many connections; answering 503", ip);
+			log_info("%s: too many connections; answering 503", ip);
 			hc->refused = true;
 			conn_set_timeout(hc->conn, REFUSED_TIMEOUT_MS);
 		}

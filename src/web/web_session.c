@@ -179,7 +179,7 @@ void web_session_end(struct web_session *s, const char *why)
 	if (s->dead)
 		return;
 	s->dead = true;
-	log_info("web: session of %s ended (%s)", s->user, why);
+	log_info("session of %s ended (%s)", s->user, why);
 	struct web *w = s->w;
 	struct web_session **pp = &w->buckets[bucket_of(w, s->id)];
 	while (*pp != NULL && *pp != s)

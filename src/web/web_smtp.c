@@ -249,7 +249,7 @@ static void smtp_closed(struct conn *c, void *ctx, const char *reason)
 	struct smtp_job *j = ctx;
 	(void)c;
 	if (!j->finished)
-		log_warn("web: submission for %s failed: %s", j->user,
+		log_warn("submission for %s failed: %s", j->user,
 			 j->error != NULL ? j->error : reason);
 	job_finish(j, false, j->error != NULL ? j->error : reason);
 	job_free(j);
@@ -284,7 +284,7 @@ static void connect_cb(int fd, const char *error, void *ctx)
 	j->connect_req = NULL;
 	if (fd < 0) {
 		job_finish(j, false, "cannot reach the submission server");
-		log_warn("web: cannot connect to submission server: %s", error);
+		log_warn("cannot connect to submission server: %s", error);
 		job_free(j);
 		return;
 	}

@@ -63,7 +63,7 @@ void web_static_serve(struct web_req *r)
 	struct stat st;
 	if (type == NULL || stat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (strstr(file, "purify") != NULL)
-			log_error("web: %s is missing: run `npm ci` in the web directory "
+			log_error("%s is missing: run `npm ci` in the web directory "
 				  "(scripts/deps does)", file);
 		free(file);
 		web_respond(r, 404, "text/plain; charset=utf-8", "Not Found\n", 10, NULL);

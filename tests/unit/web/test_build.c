@@ -28,7 +28,7 @@ static void test_envelope(void **state)
 	const struct imap_node *a = parse_fetch("* 1 FETCH (ENVELOPE (\"Tue, 1 Jul 2003 10:52:37 +0200\" "
 		"\"=?ISO-8859-1?Q?Caf=E9?= au lait\" ((\"=?UTF-8?B?Sm9zw6k=?=\" NIL \"jose\" \"example.org\")) "
 		"NIL NIL ((NIL NIL \"team\" NIL)(NIL NIL \"a\" \"b.c\")(NIL NIL NIL NIL)) NIL NIL NIL \"<m@x>\") "
-		"FLAGS (\\Seen))\r\n", &r);
+		"FLAGS (\\Recent \\Seen))\r\n", &r);
 	json_t *o = web_json_envelope(imap_fetch_attr(a, "ENVELOPE"));
 	assert_string_equal(json_string_value(json_object_get(o, "subject")), "Café au lait");
 	json_t *from = json_object_get(o, "from");
@@ -40,6 +40,8 @@ static void test_envelope(void **state)
 	assert_int_equal(json_array_size(json_object_get(o, "to")), 1);
 	assert_string_equal(json_string_value(json_object_get(o, "message_id")), "<m@x>");
 	json_t *flags = web_json_flags(imap_fetch_attr(a, "FLAGS"));
+	/* \Recent is dropped. */
+	assert_int_equal(json_array_size(flags), 1);
 	assert_string_equal(json_string_value(json_array_get(flags, 0)), "\\Seen");
 	json_decref(flags);
 	json_decref(o);
