@@ -30,4 +30,11 @@ int cmd_sendmail(const struct cmd_args *a);
  * path); prints every problem and returns NULL on failure. */
 struct config *cmd_load_config(const struct cmd_args *a, bool check);
 
+/* As root, switches the effective ids to the owner of path (unless
+ * that is root or path is missing); *switched_r says whether it did.
+ * 0, or -1 when the switch failed. cmd_owner_leave goes back to root
+ * (exits if it cannot). */
+int cmd_owner_enter(const char *path, bool *switched_r);
+void cmd_owner_leave(bool switched);
+
 #endif

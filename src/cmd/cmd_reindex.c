@@ -15,30 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* As root, rebuild as the Maildir's owner, so every file the rebuild
- * writes (index, state files) stays readable by the server. */
-static int become_owner(const char *maildir, bool *switched_r)
-{
-	struct stat st;
-	*switched_r = false;
-	if (geteuid() != 0 || stat(maildir, &st) < 0 || st.st_uid == 0)
-		return 0;
-	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
-		(void)setegid(0);
-		return -1;
-	}
-	*switched_r = true;
-	return 0;
-}
-
-static void become_root(bool switched)
-{
-	if (switched && (seteuid(0) < 0 || setegid(0) < 0)) {
-		fprintf(stderr, "correu reindex: cannot switch back to root\n");
-		exit(1);
-	}
-}
-
 int cmd_reindex(const struct cmd_args *a)
 {
 	if (a->argc < 1) {
@@ -70,13 +46,15 @@ int cmd_reindex(const struct cmd_args *a)
 		if (stat(u.maildir, &st) < 0) {
 			printf("%s: no Maildir yet, nothing to do\n", u.address);
 		} else {
+			/* As root, rebuild as the Maildir's owner, so every
+			 * file the rebuild writes stays usable by the server. */
 			bool switched;
-			int r2 = become_owner(u.maildir, &switched);
+			int r2 = cmd_owner_enter(u.maildir, &switched);
 			if (r2 == 0)
 				r2 = store_rebuild(u.maildir, &error);
 			else
 				error = "cannot switch to the Maildir's owner";
-			become_root(switched);
+			cmd_owner_leave(switched);
 			if (r2 < 0) {
 				fprintf(stderr, "correu reindex: %s: %s\n", u.address, error);
 				status = 1;

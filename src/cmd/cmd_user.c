@@ -7,6 +7,7 @@
 #include "auth_passwd.h"
 #include "buf.h"
 #include "cfg.h"
+#include "store_quota.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -24,7 +25,7 @@ static int usage(void)
 		"usage: correu user add ADDRESS [--password-stdin | --hash HASH]\n"
 		"       correu user passwd ADDRESS [--password-stdin | --hash HASH]\n"
 		"       correu user del ADDRESS\n"
-		"       correu user list [-l]\n"
+		"       correu user list [-l]           (-l: quota, enabled, bytes used, Maildir)\n"
 		"       correu user quota ADDRESS SIZE   (0 or \"none\" = no limit)\n"
 		"       correu user enable|disable ADDRESS\n"
 		"Without --password-stdin the password is asked twice on a terminal,\n"
@@ -262,13 +263,28 @@ static int user_list(struct auth_db *db, bool long_list)
 			printf("%s\n", users.v[i]);
 			continue;
 		}
-		char quota[32];
+		char quota[32], used[32];
 		if (u.quota_bytes == 0)
 			snprintf(quota, sizeof(quota), "unlimited");
 		else
 			snprintf(quota, sizeof(quota), "%llu", (unsigned long long)u.quota_bytes);
-		printf("%s\t%s\t%s\t%s\n", u.address, quota, u.enabled ? "enabled" : "disabled",
-		       u.maildir);
+		/* The usage as the server counts it (index plus new mail),
+		 * read as the Maildir's owner without changing anything. */
+		uint64_t bytes = 0;
+		const char *error = "cannot switch to the Maildir's owner";
+		bool switched;
+		int r = cmd_owner_enter(u.maildir, &switched);
+		if (r == 0)
+			r = store_quota_peek(u.maildir, &bytes, &error);
+		cmd_owner_leave(switched);
+		if (r < 0) {
+			fprintf(stderr, "correu user list: %s: usage: %s\n", u.address, error);
+			snprintf(used, sizeof(used), "?");
+		} else {
+			snprintf(used, sizeof(used), "%llu", (unsigned long long)bytes);
+		}
+		printf("%s\t%s\t%s\t%s\t%s\n", u.address, quota,
+		       u.enabled ? "enabled" : "disabled", used, u.maildir);
 		auth_user_free(&u);
 	}
 	strv_free(&users);

@@ -52,6 +52,16 @@ struct store_mailbox {
 int store_fail(struct store_user *user, enum store_error err, const char *fmt, ...)
 	ATTR_FORMAT(3, 4);
 
+/* A handle on a user's store outside the process's table of open users
+ * (no loop, no notification, never shared), for one blocking job in a
+ * helper thread (store_quota.c). *user_r is NULL (and 0 returned) when
+ * the account has no mail yet: no Maildir, or an empty one without an
+ * index; nothing is created then. A missing or damaged index is rebuilt
+ * as by store_user_open. */
+int store_user_open_detached(const char *address, const char *maildir,
+			     struct store_user **user_r, const char **error_r);
+void store_user_close_detached(struct store_user **user);
+
 /* The folder directory of a mailbox name (UTF-8): the root for INBOX,
  * else root + "/." + modified-UTF-7 name. Caller frees. */
 char *store_mailbox_dir(const struct store_user *user, const char *name);

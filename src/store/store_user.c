@@ -250,6 +250,42 @@ out:
 	return ret;
 }
 
+int store_user_open_detached(const char *address, const char *maildir,
+			     struct store_user **user_r, const char **error_r)
+{
+	*user_r = NULL;
+	struct stat st;
+	if (stat(maildir, &st) < 0)
+		return 0;	/* nothing delivered yet */
+	char *path = x_asprintf("%s/" STORE_INDEX_FILE, maildir);
+	bool no_index = stat(path, &st) < 0;
+	free(path);
+	/* An empty Maildir without an index gets its folders at the first
+	 * login, not from here. */
+	if (no_index && !maildir_has_content(maildir))
+		return 0;
+	struct store_user *u = user_alloc(address, maildir, 0);
+	if (user_prepare(u, error_r) < 0) {
+		user_free(u);
+		return -1;
+	}
+	/* Closing the last connection would checkpoint and fsync the WAL;
+	 * the next open replays it instead (as on the loop). */
+	sqlite3_db_config(u->idx->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	*user_r = u;
+	return 0;
+}
+
+void store_user_close_detached(struct store_user **userp)
+{
+	struct store_user *u = *userp;
+	if (u == NULL)
+		return;
+	*userp = NULL;
+	i_assert(u->refcount == 1 && u->loop == NULL);
+	user_free(u);
+}
+
 /* A user whose last session ended stays open this long, so that the
  * next login (clients reconnect often) skips opening the index. */
 #define LINGER_MS (30 * 1000)
