@@ -64,7 +64,7 @@ int cmd_web(const struct cmd_args *a)
 	if (bind_all(cfg, cfg->https_port, &https, &n_https) == 0 &&
 	    bind_all(cfg, cfg->http_port, &http, &n_http) == 0) {
 		proc_drop_privileges(cfg, "web");
-		status = web_run(cfg, tls, https, n_https, http, n_http) == 0 ? 0 : 1;
+		status = web_run(cfg, tls, https, n_https, http, n_http, -1) == 0 ? 0 : 1;
 	}
 	for (size_t i = 0; i < n_https; i++)
 		close(https[i]);

@@ -6,6 +6,7 @@
 #include "net_cidr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -188,17 +189,13 @@ static void add_error(struct strv *errors, const char *file, unsigned line,
 	strv_push_owned(errors, buf_steal(&msg));
 }
 
-int cfg_read(struct config *cfg, const char *path, struct strv *errors)
+/* Reads and closes f, the file at abs; errors name it as path. */
+static int read_stream(struct config *cfg, const char *abs, const char *path, FILE *f,
+		       struct strv *errors)
 {
 	size_t errors_before = errors->n;
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		strv_push_owned(errors, x_asprintf("%s: cannot open: %s", path, strerror(errno)));
-		return -1;
-	}
-	char abs[PATH_MAX];
 	free(cfg->path);
-	cfg->path = x_strdup(realpath(path, abs) != NULL ? abs : path);
+	cfg->path = x_strdup(abs);
 	free(cfg->dir);
 	char *slash = strrchr(cfg->path, '/');
 	cfg->dir = slash != NULL && slash != cfg->path ?
@@ -263,6 +260,33 @@ int cfg_read(struct config *cfg, const char *path, struct strv *errors)
 		}
 	}
 	return errors->n > errors_before ? -1 : 0;
+}
+
+int cfg_read(struct config *cfg, const char *path, struct strv *errors)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		strv_push_owned(errors, x_asprintf("%s: cannot open: %s", path, strerror(errno)));
+		return -1;
+	}
+	char abs[PATH_MAX];
+	return read_stream(cfg, realpath(path, abs) != NULL ? abs : path, path, f, errors);
+}
+
+int cfg_read_fd(struct config *cfg, const char *path, int fd, struct strv *errors)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	FILE *f = copy < 0 ? NULL : fdopen(copy, "r");
+	if (f == NULL) {
+		strv_push_owned(errors, x_asprintf("%s: cannot read: %s", path, strerror(errno)));
+		if (copy >= 0)
+			close(copy);
+		return -1;
+	}
+	char *name = x_strdup(path);	/* path may be cfg->path itself */
+	int ret = read_stream(cfg, name, name, f, errors);
+	free(name);
+	return ret;
 }
 
 static void check_file(struct strv *errors, const struct config *cfg,

@@ -112,6 +112,11 @@ void cfg_free(struct config **cfg);
 /* Reads path into cfg. Each problem found is appended to errors as
  * "file:line: message"; returns -1 if there was any. */
 int cfg_read(struct config *cfg, const char *path, struct strv *errors);
+/* The same from fd, an open descriptor of the file named path (absolute;
+ * relative paths in it are resolved against its directory). Reads from
+ * the current offset and leaves fd open. For a process that may not
+ * open the file itself (the web process, given it by the master). */
+int cfg_read_fd(struct config *cfg, const char *path, int fd, struct strv *errors);
 /* Checks cross-key constraints and that referenced files exist. */
 int cfg_check(const struct config *cfg, struct strv *errors);
 /* Resolves p against the configuration directory; caller frees. */

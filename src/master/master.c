@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,6 +52,7 @@ struct child {
 	time_t restart_at;	/* when to start again, 0 = not scheduled */
 	unsigned fast_deaths;
 	bool retiring;		/* old generation: do not restart */
+	int ctl_fd;		/* web: our end of its reload socket, or -1 */
 };
 
 struct master {
@@ -75,7 +77,7 @@ static unsigned worker_count(const struct config *cfg)
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }
 
-static void child_main(struct child *c)
+static void child_main(struct child *c, int ctl_fd)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -90,6 +92,10 @@ static void child_main(struct child *c)
 	else
 		snprintf(name, sizeof(name), "%s", role_names[c->role]);
 	proc_set_title(name);
+	/* Other children's reload sockets are the master's alone. */
+	for (size_t i = 0; i < M.n_children; i++)
+		if (M.children[i].ctl_fd >= 0)
+			close(M.children[i].ctl_fd);
 	/* Each child keeps only the listening sockets it serves. */
 	int *https = x_calloc(M.listeners.n + 1, sizeof(int));
 	int *http = x_calloc(M.listeners.n + 1, sizeof(int));
@@ -115,7 +121,7 @@ static void child_main(struct child *c)
 		status = queue_process_run(M.cfg, proc_web_uid(), proc_auth_uid());
 		break;
 	case ROLE_WEB:
-		status = web_run(M.cfg, M.tls, https, n_https, http, n_http) == 0 ? 0 : 1;
+		status = web_run(M.cfg, M.tls, https, n_https, http, n_http, ctl_fd) == 0 ? 0 : 1;
 		break;
 	case ROLE_WORKER:
 		status = worker_run(M.cfg, M.tls, &M.listeners, M.limits, c->index);
@@ -128,14 +134,29 @@ static void child_start(struct child *c)
 {
 	if (c->role == ROLE_WORKER)
 		connlimit_reset_worker(M.limits, c->index);
+	/* The web process gets its reloads through a socket (web.h); without
+	 * one a reload restarts it. */
+	int sv[2] = { -1, -1 };
+	if (c->role == ROLE_WEB && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		log_warn("web: socketpair: %s; a reload will restart it", strerror(errno));
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork for %s: %s; retrying in 5 s", role_names[c->role], strerror(errno));
 		c->restart_at = time(NULL) + 5;
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		return;
 	}
-	if (pid == 0)
-		child_main(c);
+	if (pid == 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		child_main(c, sv[1]);
+	}
+	if (sv[1] >= 0)
+		close(sv[1]);
+	c->ctl_fd = sv[0];
 	c->pid = pid;
 	c->started = time(NULL);
 	c->restart_at = 0;
@@ -148,6 +169,7 @@ static struct child *child_add(enum child_role role, unsigned index)
 	memset(c, 0, sizeof(*c));
 	c->role = role;
 	c->index = index;
+	c->ctl_fd = -1;
 	return c;
 }
 
@@ -189,8 +211,16 @@ static void describe_exit(int status, char *buf, size_t size)
 		snprintf(buf, size, "stopped (status %d)", status);
 }
 
+static void close_ctl(struct child *c)
+{
+	if (c->ctl_fd >= 0)
+		close(c->ctl_fd);
+	c->ctl_fd = -1;
+}
+
 static void remove_child(size_t i)
 {
+	close_ctl(&M.children[i]);
 	if (M.children[i].role == ROLE_WORKER && M.children[i].index < CONNLIMIT_MAX_WORKERS) {
 		connlimit_reset_worker(M.limits, M.children[i].index);
 		M.rows_used[M.children[i].index] = false;
@@ -211,6 +241,7 @@ static void reap(void)
 			char how[320];
 			describe_exit(status, how, sizeof(how));
 			c->pid = 0;
+			close_ctl(c);
 			if (M.stopping || c->retiring) {
 				log_info("%s %u (pid %d) %s", role_names[c->role], c->index, (int)pid, how);
 				remove_child(i);
@@ -279,6 +310,22 @@ static void shutdown_all(const sigset_t *set)
 	log_info("stopped");
 }
 
+/* Hands the running web process the new configuration (M.cfg), or
+ * restarts it when that cannot be done live. */
+static void reload_web(struct child *c, const struct config *old)
+{
+	const char *key = "", *error = NULL;
+	if (!web_reload_needs_restart(old, M.cfg, &key) && c->ctl_fd >= 0 &&
+	    web_reload_send(c->ctl_fd, M.cfg, &error) == 0)
+		return;
+	if (key != NULL && key[0] != '\0')
+		log_info("web: %s changed; restarting it (its sessions end)", key);
+	else
+		log_warn("web: cannot hand over the reload (%s); restarting it",
+			 error != NULL ? error : "no reload socket");
+	kill(c->pid, SIGTERM);
+}
+
 static void reload(void)
 {
 	log_info("reloading %s", M.cfg->path);
@@ -333,13 +380,15 @@ static void reload(void)
 	M.listeners = set;
 	tls_server_free(&M.tls);
 	M.tls = tls;
-	cfg_free(&M.cfg);
+	struct config *old = M.cfg;
 	M.cfg = cfg;
 	start_workers();
-	/* The auth process re-reads the file itself. The queue and the web
-	 * process stop and are started again by reap() with the new
-	 * configuration (and, for the web, new certificates and sockets);
-	 * never two queue processes at once. */
+	/* The auth process re-reads the file itself. The web process gets
+	 * the new file and certificates from us and keeps its sessions,
+	 * unless what changed needs a new one (new sockets, users, mail
+	 * server). The queue and such a web process stop and are started
+	 * again by reap() with the new configuration; never two queue
+	 * processes at once. */
 	bool have_web = false;
 	for (size_t i = 0; i < M.n_children; i++) {
 		struct child *c = &M.children[i];
@@ -352,9 +401,14 @@ static void reload(void)
 			continue;
 		if (c->role == ROLE_AUTH)
 			kill(c->pid, SIGHUP);
-		else if (c->role == ROLE_QUEUE || c->role == ROLE_WEB)
+		else if (c->role == ROLE_QUEUE)
+			kill(c->pid, SIGTERM);
+		else if (c->role == ROLE_WEB && !c->retiring)
+			reload_web(c, old);
+		else if (c->role == ROLE_WEB)
 			kill(c->pid, SIGTERM);
 	}
+	cfg_free(&old);
 	if (!have_web && web_wanted(M.cfg))
 		child_start(child_add(ROLE_WEB, 0));
 	log_info("reload done");

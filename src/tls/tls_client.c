@@ -13,8 +13,7 @@ struct tls_client {
 	enum tls_verify verify;
 };
 
-struct tls_client *tls_client_new(const char *ca_file, enum tls_verify verify,
-				  const char **error_r)
+static SSL_CTX *client_ctx_new(const char **error_r)
 {
 	tls_global_init();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -27,6 +26,24 @@ struct tls_client *tls_client_new(const char *ca_file, enum tls_verify verify,
 			    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return ctx;
+}
+
+static struct tls_client *client_wrap(SSL_CTX *ctx, enum tls_verify verify)
+{
+	SSL_CTX_set_verify(ctx, verify == TLS_VERIFY_NONE ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	struct tls_client *tc = x_calloc(1, sizeof(*tc));
+	tc->ctx = ctx;
+	tc->verify = verify;
+	return tc;
+}
+
+struct tls_client *tls_client_new(const char *ca_file, enum tls_verify verify,
+				  const char **error_r)
+{
+	SSL_CTX *ctx = client_ctx_new(error_r);
+	if (ctx == NULL)
+		return NULL;
 	int ok = (ca_file != NULL && ca_file[0] != '\0') ?
 		SSL_CTX_load_verify_locations(ctx, ca_file, NULL) :
 		SSL_CTX_set_default_verify_paths(ctx);
@@ -36,11 +53,31 @@ struct tls_client *tls_client_new(const char *ca_file, enum tls_verify verify,
 		return NULL;
 	}
 	ERR_clear_error();
-	SSL_CTX_set_verify(ctx, verify == TLS_VERIFY_NONE ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-	struct tls_client *tc = x_calloc(1, sizeof(*tc));
-	tc->ctx = ctx;
-	tc->verify = verify;
-	return tc;
+	return client_wrap(ctx, verify);
+}
+
+struct tls_client *tls_client_new_pinned(const struct tls_server *ts, const char **error_r)
+{
+	SSL_CTX *ctx = client_ctx_new(error_r);
+	if (ctx == NULL)
+		return NULL;
+	/* The store holds the served leaves and nothing else: no system
+	 * CAs, not the CAs that issued them. */
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	size_t added = 0;
+	for (size_t i = 0; i < tls_server_cert_count(ts); i++) {
+		X509 *x = tls_server_cert(ts, i);
+		if (x != NULL && X509_STORE_add_cert(store, x) == 1)
+			added++;
+	}
+	ERR_clear_error();	/* the same certificate twice is not an error */
+	if (added == 0) {
+		*error_r = "no certificate to pin";
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	return client_wrap(ctx, TLS_VERIFY_NAME);
 }
 
 void tls_client_free(struct tls_client **tcp)

@@ -1,13 +1,19 @@
 /* tls_server.c — server TLS contexts and SNI certificate selection.
- * Loaded by the master (as root, reading keys) before workers fork. */
+ * Loaded by the master (as root, reading keys) before workers fork, and
+ * by the web process on reload from descriptors the master opened. */
 #include "tls_private.h"
 #include "log.h"
 #include "str.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct tls_cert_entry {
 	SSL_CTX *ctx;
@@ -93,7 +99,33 @@ static int sni_callback(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static SSL_CTX *server_ctx_new(const char *cert, const char *key, const char *ciphers,
+/* The certificate chain (leaf first) from b, as
+ * SSL_CTX_use_certificate_chain_file reads a file. */
+static int use_chain(SSL_CTX *ctx, BIO *b)
+{
+	X509 *x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
+	if (x == NULL)
+		return -1;
+	int ok = SSL_CTX_use_certificate(ctx, x);
+	X509_free(x);
+	if (ok != 1 || SSL_CTX_clear_chain_certs(ctx) != 1)
+		return -1;
+	X509 *ca;
+	while ((ca = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+			X509_free(ca);
+			return -1;
+		}
+	}
+	/* The end of the file ends the loop; anything else is an error. */
+	unsigned long e = ERR_peek_last_error();
+	if (e != 0 && (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE))
+		return -1;
+	ERR_clear_error();
+	return 0;
+}
+
+static SSL_CTX *server_ctx_new(int cert_fd, int key_fd, const char *ciphers,
 			       const char *suites, const char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -116,9 +148,16 @@ static SSL_CTX *server_ctx_new(const char *cert, const char *key, const char *ci
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
+	ERR_clear_error();
+	BIO *cb = BIO_new_fd(cert_fd, BIO_NOCLOSE), *kb = BIO_new_fd(key_fd, BIO_NOCLOSE);
+	EVP_PKEY *key = NULL;
+	int ok = cb != NULL && kb != NULL && use_chain(ctx, cb) == 0 &&
+		(key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL)) != NULL &&
+		SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+	EVP_PKEY_free(key);
+	BIO_free(cb);
+	BIO_free(kb);
+	if (!ok) {
 		*error_r = ssl_error();
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -126,10 +165,10 @@ static SSL_CTX *server_ctx_new(const char *cert, const char *key, const char *ci
 	return ctx;
 }
 
-static int server_add(struct tls_server *ts, const char *cert, const char *key,
-		      const char *ciphers, const char *suites, const char **error_r)
+static int server_add(struct tls_server *ts, int cert_fd, int key_fd, const char *ciphers,
+		      const char *suites, const char **error_r)
 {
-	SSL_CTX *ctx = server_ctx_new(cert, key, ciphers, suites, error_r);
+	SSL_CTX *ctx = server_ctx_new(cert_fd, key_fd, ciphers, suites, error_r);
 	if (ctx == NULL)
 		return -1;
 	ts->certs = x_reallocarray(ts->certs, ts->count + 1, sizeof(*ts->certs));
@@ -146,45 +185,73 @@ static int server_add(struct tls_server *ts, const char *cert, const char *key,
 	return 0;
 }
 
-struct tls_server *tls_server_new_files(const char *cert, const char *key,
-					const char *ciphers, const char *suites,
-					const char **error_r)
+int tls_server_files(const struct config *cfg, struct strv *paths, const char **error_r)
+{
+	strv_push(paths, cfg->tls_cert);
+	strv_push(paths, cfg->tls_key);
+	for (size_t i = 0; i < cfg->tls_extra_cert.n; i++) {
+		struct strv parts;
+		strv_init(&parts);
+		strv_split_ws(&parts, cfg->tls_extra_cert.v[i]);
+		bool ok = parts.n == 2;
+		if (ok) {
+			strv_push_owned(paths, cfg_path(cfg, parts.v[0]));
+			strv_push_owned(paths, cfg_path(cfg, parts.v[1]));
+		}
+		strv_free(&parts);
+		if (!ok) {
+			*error_r = "tls_extra_cert: expected \"CERTFILE KEYFILE\"";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct tls_server *tls_server_new_fds(const struct config *cfg, const int *fds, size_t n_fds,
+				      const char **error_r)
 {
 	tls_global_init();
-	struct tls_server *ts = x_calloc(1, sizeof(*ts));
-	if (server_add(ts, cert, key, ciphers, suites, error_r) < 0) {
-		tls_server_free(&ts);
+	if (n_fds < 2 || n_fds % 2 != 0 || n_fds != 2 + 2 * cfg->tls_extra_cert.n) {
+		*error_r = "the TLS files do not match the configuration";
 		return NULL;
+	}
+	struct tls_server *ts = x_calloc(1, sizeof(*ts));
+	for (size_t i = 0; i < n_fds; i += 2) {
+		if (server_add(ts, fds[i], fds[i + 1], cfg->tls_ciphers, cfg->tls_ciphersuites,
+			       error_r) < 0) {
+			tls_server_free(&ts);
+			return NULL;
+		}
 	}
 	return ts;
 }
 
 struct tls_server *tls_server_new(const struct config *cfg, const char **error_r)
 {
-	struct tls_server *ts = tls_server_new_files(cfg->tls_cert, cfg->tls_key,
-						     cfg->tls_ciphers, cfg->tls_ciphersuites,
-						     error_r);
-	if (ts == NULL)
+	struct strv paths;
+	strv_init(&paths);
+	if (tls_server_files(cfg, &paths, error_r) < 0) {
+		strv_free(&paths);
 		return NULL;
-	for (size_t i = 0; i < cfg->tls_extra_cert.n; i++) {
-		struct strv parts;
-		strv_init(&parts);
-		strv_split_ws(&parts, cfg->tls_extra_cert.v[i]);
-		int ret = -1;
-		if (parts.n != 2) {
-			*error_r = "tls_extra_cert: expected \"CERTFILE KEYFILE\"";
-		} else {
-			char *c = cfg_path(cfg, parts.v[0]), *k = cfg_path(cfg, parts.v[1]);
-			ret = server_add(ts, c, k, cfg->tls_ciphers, cfg->tls_ciphersuites, error_r);
-			free(c);
-			free(k);
-		}
-		strv_free(&parts);
-		if (ret < 0) {
-			tls_server_free(&ts);
-			return NULL;
+	}
+	int *fds = x_calloc(paths.n + 1, sizeof(int));
+	struct tls_server *ts = NULL;
+	size_t n = 0;
+	for (; n < paths.n; n++) {
+		fds[n] = open(paths.v[n], O_RDONLY | O_CLOEXEC);
+		if (fds[n] < 0) {
+			static char msg[512];
+			snprintf(msg, sizeof(msg), "cannot open %s: %s", paths.v[n], strerror(errno));
+			*error_r = msg;
+			break;
 		}
 	}
+	if (n == paths.n)
+		ts = tls_server_new_fds(cfg, fds, n, error_r);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	strv_free(&paths);
 	return ts;
 }
 
@@ -200,6 +267,31 @@ void tls_server_free(struct tls_server **tsp)
 	free(ts->certs);
 	free(ts);
 	*tsp = NULL;
+}
+
+size_t tls_server_cert_count(const struct tls_server *ts)
+{
+	return ts->count;
+}
+
+X509 *tls_server_cert(const struct tls_server *ts, size_t i)
+{
+	return i < ts->count ? SSL_CTX_get0_certificate(ts->certs[i].ctx) : NULL;
+}
+
+const char *tls_server_name(const struct tls_server *ts, const char *want)
+{
+	X509 *x = tls_server_cert(ts, 0);
+	if (x == NULL)
+		return NULL;
+	if (want != NULL && want[0] != '\0' &&
+	    X509_check_host(x, want, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
+		return want;
+	const struct strv *names = &ts->certs[0].names;
+	for (size_t i = 0; i < names->n; i++)
+		if (strchr(names->v[i], '*') == NULL && names->v[i][0] != '\0')
+			return names->v[i];
+	return NULL;
 }
 
 SSL *tls_server_ssl_new(struct tls_server *ts)

@@ -1,11 +1,12 @@
 /* web_main.c — web_run(): the webmail process's loop, signals (SIGTERM
- * stops, SIGHUP re-reads the configuration), the session sweep timer and
- * the upstream settings derived from the configuration. Runs in the web
- * process (the master's "web" child or `correu web`). */
+ * stops, SIGHUP reloads when standalone), the session sweep timer and
+ * the settings derived from the configuration. Runs in the web process
+ * (the master's "web" child or `correu web`). */
 #include "web.h"
 #include "web_private.h"
 #include "auth_throttle.h"
 #include "log.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #include <signal.h>
@@ -30,8 +31,7 @@ static char *default_static_dir(void)
 	return x_strdup(CORREU_WEB_INSTALL_DIR);
 }
 
-/* Applies what can change on reload. */
-static void apply_config(struct web *w)
+void web_apply_config(struct web *w)
 {
 	const struct config *cfg = w->cfg;
 	free(w->static_dir);
@@ -57,15 +57,14 @@ static void apply_config(struct web *w)
 static int init_upstreams(struct web *w, const char **error_r)
 {
 	const struct config *cfg = w->cfg;
-	const char *ca = cfg->web_ca_file != NULL && cfg->web_ca_file[0] != '\0' ?
-		cfg->web_ca_file : cfg->tls_cert;
 	uint16_t iport = (uint16_t)(cfg->web_imap_port != 0 ? cfg->web_imap_port : cfg->imaps_port);
 	uint16_t sport = (uint16_t)(cfg->web_smtp_port != 0 ? cfg->web_smtp_port :
 				    cfg->submissions_port);
-	if (web_upstream_init(&w->imap_up, cfg->web_imap_host, iport, ca, error_r) < 0)
-		return -1;
-	if (web_upstream_init(&w->smtp_up, cfg->web_smtp_host, sport, ca, error_r) < 0) {
+	web_upstream_init(&w->imap_up, cfg->web_imap_host, iport);
+	web_upstream_init(&w->smtp_up, cfg->web_smtp_host, sport);
+	if (web_reload_upstream_tls(w, cfg, w->tls, error_r) < 0) {
 		web_upstream_free(&w->imap_up);
+		web_upstream_free(&w->smtp_up);
 		return -1;
 	}
 	return 0;
@@ -85,38 +84,29 @@ static void on_stop(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&w->sig_term, NULL);
 	uv_close((uv_handle_t *)&w->sig_int, NULL);
 	uv_close((uv_handle_t *)&w->sig_hup, NULL);
+	web_reload_stop(w);
 }
 
 static void on_hup(uv_signal_t *s, int signum)
 {
 	struct web *w = s->data;
 	(void)signum;
-	struct config *cfg = cfg_new();
-	struct strv errors;
-	strv_init(&errors);
-	if (cfg_read(cfg, w->cfg->path, &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			log_error("reload: %s", errors.v[i]);
-		log_error("configuration not reloaded");
-		cfg_free(&cfg);
-	} else {
-		/* Upstreams and listeners stay; sessions use them. */
-		cfg_free(&w->cfg_owned);
-		w->cfg_owned = cfg;
-		w->cfg = cfg;
-		apply_config(w);
-		log_info("configuration reloaded");
+	if (w->ctl_fd >= 0) {
+		/* The master hands reloads over with the files it opened. */
+		log_info("SIGHUP ignored: reload correu serve instead (SIGHUP to its master)");
+		return;
 	}
-	strv_free(&errors);
+	web_reload_files(w);
 }
 
 static void on_sweep(uv_timer_t *t)
 {
 	web_sessions_sweep(t->data);
+	web_reload_sweep(t->data, false);
 }
 
 int web_run(const struct config *cfg, struct tls_server *tls, const int *https_fds,
-	    size_t n_https, const int *http_fds, size_t n_http)
+	    size_t n_https, const int *http_fds, size_t n_http, int ctl_fd)
 {
 	struct web w;
 	memset(&w, 0, sizeof(w));
@@ -129,6 +119,7 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	}
 	w.tls = tls;
 	w.cfg = cfg;
+	w.ctl_fd = -1;
 	const char *error;
 	if (init_upstreams(&w, &error) < 0) {
 		log_error("%s", error);
@@ -136,8 +127,9 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 		free(w.loop);
 		return -1;
 	}
-	apply_config(&w);
+	web_apply_config(&w);
 	web_sessions_init(&w);
+	web_reload_listen(&w, ctl_fd);
 	for (size_t i = 0; i < n_https; i++)
 		if (web_server_listen(&w, https_fds[i], false) < 0)
 			log_fatal("cannot watch listening socket %d", https_fds[i]);
@@ -154,9 +146,12 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	uv_timer_init(w.loop, &w.sweep);
 	w.sweep.data = &w;
 	uv_timer_start(&w.sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-	log_info("webmail ready (%zu HTTPS, %zu HTTP listeners; IMAP %s:%u, submission %s:%u; "
-		 "front end in %s)", n_https, n_http, w.imap_up.host, w.imap_up.port,
-		 w.smtp_up.host, w.smtp_up.port, w.static_dir);
+	log_info("webmail ready (%zu HTTPS, %zu HTTP listeners; IMAP %s:%u, submission %s:%u, "
+		 "certificate checked %s%s%s; front end in %s)", n_https, n_http, w.imap_up.host,
+		 w.imap_up.port, w.smtp_up.host, w.smtp_up.port,
+		 w.imap_up.pinned ? "against tls_cert (pinned)" : "against web_ca_file",
+		 w.imap_up.tls_name != NULL ? " for " : "",
+		 w.imap_up.tls_name != NULL ? w.imap_up.tls_name : "", w.static_dir);
 	uv_run(w.loop, UV_RUN_DEFAULT);
 	/* Handles still open (unreferenced helpers of src/tls) keep the loop;
 	 * the process ends right after this anyway. */
@@ -165,6 +160,10 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	web_upstream_free(&w.imap_up);
 	web_upstream_free(&w.smtp_up);
 	auth_throttle_free(&w.throttle);
+	web_reload_sweep(&w, true);
+	tls_server_free(&w.tls_owned);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
 	free(w.static_dir);
 	cfg_free(&w.cfg_owned);
 	return 0;

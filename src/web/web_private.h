@@ -17,13 +17,18 @@
 #include "web_upstream.h"
 
 struct auth_throttle;
+struct web_retired;
 struct web_session;
 
 struct web {
 	uv_loop_t *loop;
 	const struct config *cfg;	/* the caller's, or cfg_owned after SIGHUP */
 	struct config *cfg_owned;
-	struct tls_server *tls;
+	struct tls_server *tls;		/* what new connections get */
+	struct tls_server *tls_owned;	/* tls, when loaded by a reload */
+	struct web_retired *retired;	/* replaced sets, freed later */
+	int ctl_fd;			/* from the master (reloads), or -1 */
+	uv_poll_t ctl_poll;
 	struct web_upstream imap_up;
 	struct web_upstream smtp_up;
 	struct auth_throttle *throttle;
@@ -91,6 +96,26 @@ char *web_url_decode(const char *s, size_t len, bool form);
 int web_server_listen(struct web *w, int fd, bool redirect_only);
 /* Stops accepting and closes idle connections and event streams. */
 void web_server_stop(struct web *w);
+
+/* web_main.c: applies what can change on reload from w->cfg (timeouts,
+ * log level, throttle, front end directory, limits). */
+void web_apply_config(struct web *w);
+
+/* web_reload.c */
+/* Builds both upstreams' certificate checks from cfg (web_upstream.h),
+ * pinning own when cfg->web_ca_file is empty. */
+int web_reload_upstream_tls(struct web *w, const struct config *cfg,
+			    const struct tls_server *own, const char **error_r);
+/* Standalone SIGHUP: re-reads the configuration file and, if the web
+ * user can read them, the certificates; keeps the sessions. */
+void web_reload_files(struct web *w);
+/* Under `correu serve`: reload messages from the master on ctl_fd
+ * (-1: none). */
+void web_reload_listen(struct web *w, int ctl_fd);
+void web_reload_stop(struct web *w);
+/* Frees replaced certificate sets no handshake can use any more (all:
+ * every one, at exit). */
+void web_reload_sweep(struct web *w, bool all);
 
 /* web_static.c */
 void web_static_serve(struct web_req *r);

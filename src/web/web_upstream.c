@@ -1,5 +1,6 @@
 /* web_upstream.c — resolving and connecting to the webmail's IMAP and
- * submission servers, with TLS verified against the configured CA.
+ * submission servers, with TLS verified against the configured CA or,
+ * by default, against the server's own certificates (pinned).
  * Runs in the web process. */
 #include "web_upstream.h"
 #include "log.h"
@@ -11,6 +12,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct web_upstream_req {
@@ -21,28 +23,63 @@ struct web_upstream_req {
 	bool cancelled;
 };
 
-int web_upstream_init(struct web_upstream *up, const char *host, uint16_t port,
-		      const char *ca_file, const char **error_r)
+static bool is_local(const char *host)
+{
+	return strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+		strcmp(host, "::1") == 0;
+}
+
+void web_upstream_init(struct web_upstream *up, const char *host, uint16_t port)
 {
 	memset(up, 0, sizeof(*up));
 	struct in6_addr a6;
 	up->host = x_strdup(host);
 	up->port = port;
 	up->host_is_ip = inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
-	/* OpenSSL checks DNS names through SNI/set1_host; an IP literal
-	 * gets the chain checked against the (private) CA file. */
-	up->tls = tls_client_new(ca_file, up->host_is_ip ? TLS_VERIFY_PEER : TLS_VERIFY_NAME,
-				 error_r);
-	if (up->tls == NULL) {
-		x_free(&up->host);
-		return -1;
+	up->host_is_local = is_local(host);
+}
+
+int web_upstream_set_tls(struct web_upstream *up, const char *ca_file,
+			 const struct tls_server *own, const char *hostname,
+			 const char **error_r)
+{
+	struct tls_client *tc;
+	const char *name;
+	bool pinned = ca_file == NULL || ca_file[0] == '\0';
+	if (pinned) {
+		/* Our own server (or one serving the same certificate): the
+		 * certificate itself is the trust anchor, whoever issued it,
+		 * and the name checked is one it carries rather than
+		 * "localhost", which a public CA never certifies. */
+		tc = tls_client_new_pinned(own, error_r);
+		name = !up->host_is_local ? (up->host_is_ip ? NULL : up->host) :
+			tls_server_name(own, hostname);
+		if (up->host_is_local && name == NULL) {
+			*error_r = "the certificate (tls_cert) names no host; set web_ca_file";
+			tls_client_free(&tc);
+			return -1;
+		}
+	} else {
+		/* OpenSSL checks DNS names through SNI/set1_host; an IP
+		 * literal gets the chain checked against the CA file. */
+		tc = tls_client_new(ca_file, up->host_is_ip ? TLS_VERIFY_PEER : TLS_VERIFY_NAME,
+				    error_r);
+		name = up->host_is_ip ? NULL : up->host;
 	}
+	if (tc == NULL)
+		return -1;
+	tls_client_free(&up->tls);
+	up->tls = tc;
+	free(up->tls_name);
+	up->tls_name = name != NULL ? x_strdup(name) : NULL;
+	up->pinned = pinned;
 	return 0;
 }
 
 void web_upstream_free(struct web_upstream *up)
 {
 	x_free(&up->host);
+	x_free(&up->tls_name);
 	tls_client_free(&up->tls);
 }
 
@@ -110,5 +147,5 @@ void web_upstream_cancel(struct web_upstream_req *req)
 
 void web_upstream_start_tls(struct conn *c, const struct web_upstream *up)
 {
-	conn_start_tls_client(c, up->tls, up->host_is_ip ? NULL : up->host);
+	conn_start_tls_client(c, up->tls, up->tls_name);
 }

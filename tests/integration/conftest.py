@@ -166,24 +166,13 @@ class Server:
     def web_login(self, user, password, source="127.0.0.1"):
         """POST /api/login to the webmail from a browser at address source
         (any 127/8 address); the HTTP status."""
-        ctx = ssl.create_default_context(cafile=self.cert)
-        raw = socket.socket()
-        raw.bind((source, 0))
-        raw.settimeout(30)
-        raw.connect((self.host, self.ports["https"]))
-        s = ctx.wrap_socket(raw, server_hostname="localhost")
-        body = json.dumps({"user": user, "password": password}).encode()
-        s.sendall(b"POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
-                  b"Content-Type: application/json\r\nConnection: close\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return int(data.split(b" ", 2)[1])
+        return self.web_client(source).login(user, password)
+
+    def web_client(self, source="127.0.0.1", cafile=None, server_hostname="localhost"):
+        """A browser of the webmail that keeps its session cookie and CSRF
+        token (WebClient)."""
+        return WebClient(self.host, self.ports["https"], cafile or self.cert, server_hostname,
+                         source)
 
     def reload(self):
         self.proc.send_signal(signal.SIGHUP)
@@ -251,6 +240,77 @@ class Server:
                 return msgs
             time.sleep(0.05)
         return self.messages(address, folder)
+
+
+class WebClient:
+    """Requests to the webmail over HTTPS, one connection each, carrying
+    the session cookie and CSRF token a login gave."""
+
+    def __init__(self, host, port, cafile, server_hostname="localhost", source="127.0.0.1"):
+        self.host, self.port, self.source = host, port, source
+        self.server_hostname = server_hostname
+        self.ctx = ssl.create_default_context(cafile=cafile)
+        self.cookie = None
+        self.csrf = None
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        """(status, headers as a lower-case dict, body bytes)."""
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        raw = socket.socket()
+        raw.bind((self.source, 0))
+        raw.settimeout(30)
+        raw.connect((self.host, self.port))
+        s = self.ctx.wrap_socket(raw, server_hostname=self.server_hostname)
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.server_hostname}\r\nConnection: close\r\n"
+        if self.cookie:
+            head += f"Cookie: {self.cookie}\r\n"
+        if method == "POST":
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body or b'')}\r\n"
+            if self.csrf:
+                head += f"X-CSRF-Token: {self.csrf}\r\n"
+        s.sendall(head.encode() + b"\r\n" + (body or b""))
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        header, _, rest = data.partition(b"\r\n\r\n")
+        lines = header.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers.setdefault(k.strip().lower(), v.strip())
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                size, _, rest = rest.partition(b"\r\n")
+                n = int(size.split(b";")[0], 16)
+                if n == 0:
+                    break
+                out += rest[:n]
+                rest = rest[n + 2:]
+            rest = out
+        return int(lines[0].split(" ", 2)[1]), headers, rest
+
+    def get(self, path):
+        status, _, body = self.request("GET", path)
+        return status, (json.loads(body) if body[:1] in (b"{", b"[") else body)
+
+    def post(self, path, obj):
+        status, _, body = self.request("POST", path, obj)
+        return status, (json.loads(body) if body[:1] in (b"{", b"[") else body)
+
+    def login(self, user, password):
+        """POST /api/login; the HTTP status. Keeps the session."""
+        status, headers, body = self.request("POST", "/api/login",
+                                             {"user": user, "password": password})
+        if status == 200:
+            self.cookie = headers["set-cookie"].split(";", 1)[0]
+            self.csrf = json.loads(body)["csrf"]
+        return status
 
 
 class RawClient:
