@@ -1,7 +1,6 @@
 /* web_api.c — the JSON API: routing with session and CSRF checks, login
  * (throttled through auth_throttle, checked by logging in to IMAP),
- * logout, the event stream, folders and the actions on messages (flags,
- * move, copy, delete to Trash, empty). Runs in the web process. Parses
+ * logout, the event stream and folders. Runs in the web process. Parses
  * untrusted input (request bodies and parameters, server data). */
 #include "web_api.h"
 #include "web_list.h"
@@ -548,210 +547,6 @@ static void api_folder_delete(struct web_req *r)
 	web_imap_run(r->session->imap, NULL, &cmd, simple_done, r);
 }
 
-/* ---- actions on messages ---- */
-
-struct action_op {
-	struct web_req *r;
-	char *folder;
-	struct buf set;		/* UID set */
-	int step;
-	bool expunge_after;
-	bool flags_only;	/* no message comes or goes */
-};
-
-static void action_free(struct action_op *op)
-{
-	free(op->folder);
-	buf_free(&op->set);
-	free(op);
-}
-
-static void action_step(const struct web_imap_reply *rep, void *ctx)
-{
-	struct action_op *op = ctx;
-	struct web_req *r = op->r;
-	if (!web_api_session_ok(r)) {
-		action_free(op);
-		return;
-	}
-	if (rep != NULL && rep->status != WEB_IMAP_OK) {
-		web_api_imap_error(r, rep);
-		action_free(op);
-		return;
-	}
-	struct web_session *s = r->session;
-	if (op->step == 0 && op->expunge_after) {
-		op->step = 1;
-		struct web_imap_cmd cmd;
-		web_imap_cmd_init(&cmd);
-		web_imap_cmd_printf(&cmd, "UID STORE %s +FLAGS.SILENT (\\Deleted)", buf_cstr(&op->set));
-		web_imap_run(s->imap, op->folder, &cmd, action_step, op);
-		return;
-	}
-	if (op->step == 1) {
-		op->step = 2;
-		struct web_imap_cmd cmd;
-		web_imap_cmd_init(&cmd);
-		if (web_imap_has_cap(s->imap, "UIDPLUS"))
-			web_imap_cmd_printf(&cmd, "UID EXPUNGE %s", buf_cstr(&op->set));
-		else
-			web_imap_cmd_printf(&cmd, "EXPUNGE");
-		web_imap_run(s->imap, op->folder, &cmd, action_step, op);
-		return;
-	}
-	if (op->flags_only)
-		web_session_flags_changed(s);
-	else
-		web_session_cache_clear(s);
-	web_respond_json(r, 200, json_pack("{s:b}", "ok", 1));
-	action_free(op);
-}
-
-/* Reads folder and uids; returns NULL after answering 400. */
-static struct action_op *action_new(struct web_req *r)
-{
-	const char *folder = json_str(r->json, "folder");
-	struct web_imap_cmd tmp;
-	web_imap_cmd_init(&tmp);
-	if (folder == NULL || !web_api_uid_set(json_object_get(r->json, "uids"), &tmp)) {
-		web_imap_cmd_free(&tmp);
-		web_respond_error(r, 400, "folder and uids are required");
-		return NULL;
-	}
-	struct action_op *op = x_calloc(1, sizeof(*op));
-	op->r = r;
-	op->folder = x_strdup(folder);
-	op->set = tmp.text;
-	free(tmp.lits);
-	return op;
-}
-
-static bool valid_flag(const char *f)
-{
-	if (f == NULL || f[0] == '\0' || strlen(f) > 100)
-		return false;
-	for (const char *p = f + (f[0] == '\\' ? 1 : 0); *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
-			return false;
-	}
-	return true;
-}
-
-static bool flag_list(json_t *arr, struct buf *out)
-{
-	if (arr == NULL)
-		return true;
-	if (!json_is_array(arr) || json_array_size(arr) > 20)
-		return false;
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || !valid_flag(json_string_value(v)))
-			return false;
-		buf_appendf(out, "%s%s", out->len > 0 ? " " : "", json_string_value(v));
-	}
-	return true;
-}
-
-static void api_flags(struct web_req *r)
-{
-	struct action_op *op = action_new(r);
-	if (op == NULL)
-		return;
-	struct buf add = BUF_INIT, del = BUF_INIT;
-	if (!flag_list(json_object_get(r->json, "add"), &add) ||
-	    !flag_list(json_object_get(r->json, "remove"), &del) || add.len + del.len == 0) {
-		buf_free(&add);
-		buf_free(&del);
-		action_free(op);
-		web_respond_error(r, 400, "bad flags");
-		return;
-	}
-	struct web_session *s = r->session;
-	op->step = 2;
-	op->flags_only = true;
-	if (add.len > 0 && del.len > 0) {
-		/* Two commands; the first one's reply is not waited for, the
-		 * queue keeps them in order and the second reports. */
-		struct web_imap_cmd c1;
-		web_imap_cmd_init(&c1);
-		web_imap_cmd_printf(&c1, "UID STORE %s +FLAGS.SILENT (%s)", buf_cstr(&op->set), add.data);
-		web_imap_run(s->imap, op->folder, &c1, NULL, NULL);
-	}
-	struct web_imap_cmd cmd;
-	web_imap_cmd_init(&cmd);
-	if (del.len > 0)
-		web_imap_cmd_printf(&cmd, "UID STORE %s -FLAGS.SILENT (%s)", buf_cstr(&op->set), del.data);
-	else
-		web_imap_cmd_printf(&cmd, "UID STORE %s +FLAGS.SILENT (%s)", buf_cstr(&op->set), add.data);
-	buf_free(&add);
-	buf_free(&del);
-	web_imap_run(s->imap, op->folder, &cmd, action_step, op);
-}
-
-static void move_to(struct web_req *r, struct action_op *op, const char *dest, bool copy)
-{
-	struct web_session *s = r->session;
-	struct web_imap_cmd cmd;
-	web_imap_cmd_init(&cmd);
-	bool move = !copy && web_imap_has_cap(s->imap, "MOVE");
-	web_imap_cmd_printf(&cmd, "UID %s %s ", move ? "MOVE" : "COPY", buf_cstr(&op->set));
-	web_imap_cmd_astring(&cmd, dest, strlen(dest));
-	op->expunge_after = !copy && !move;
-	op->step = op->expunge_after ? 0 : 2;
-	web_imap_run(s->imap, op->folder, &cmd, action_step, op);
-}
-
-static void api_move(struct web_req *r)
-{
-	const char *dest = json_str(r->json, "to");
-	if (dest == NULL) {
-		web_respond_error(r, 400, "destination folder required");
-		return;
-	}
-	struct action_op *op = action_new(r);
-	if (op != NULL)
-		move_to(r, op, dest, strcmp(r->path, "/api/copy") == 0);
-}
-
-static void api_delete(struct web_req *r)
-{
-	struct action_op *op = action_new(r);
-	if (op == NULL)
-		return;
-	const char *trash = web_api_special_folder(r->session, "\\Trash");
-	if (strcmp(op->folder, trash) == 0 || json_is_true(json_object_get(r->json, "permanent"))) {
-		op->expunge_after = true;
-		action_step(NULL, op);
-		return;
-	}
-	move_to(r, op, trash, false);
-}
-
-static void api_folder_empty(struct web_req *r)
-{
-	const char *folder = json_str(r->json, "folder");
-	if (folder == NULL) {
-		web_respond_error(r, 400, "folder required");
-		return;
-	}
-	struct action_op *op = x_calloc(1, sizeof(*op));
-	op->r = r;
-	op->folder = x_strdup(folder);
-	buf_append_str(&op->set, "1:*");
-	op->expunge_after = true;
-	struct web_imap_cmd cmd;
-	web_imap_cmd_init(&cmd);
-	/* "UID STORE 1:*" fails on an empty folder with some servers: SEARCH
-	 * first would cost a round trip, so use sequence numbers. */
-	op->step = 1;
-	web_imap_cmd_printf(&cmd, "STORE 1:* +FLAGS.SILENT (\\Deleted)");
-	buf_reset(&op->set);
-	buf_append_str(&op->set, "1:*");
-	web_imap_run(r->session->imap, folder, &cmd, action_step, op);
-}
-
 /* ---- routing ---- */
 
 static const struct route routes[] = {
@@ -763,15 +558,15 @@ static const struct route routes[] = {
 	{ "/api/folder/create", R_SESSION | R_POST, api_folder_create },
 	{ "/api/folder/rename", R_SESSION | R_POST, api_folder_rename },
 	{ "/api/folder/delete", R_SESSION | R_POST, api_folder_delete },
-	{ "/api/folder/empty", R_SESSION | R_POST, api_folder_empty },
+	{ "/api/folder/empty", R_SESSION | R_POST, web_api_folder_empty },
 	{ "/api/messages", R_SESSION, web_api_messages },
 	{ "/api/message", R_SESSION, web_api_message },
 	{ "/api/part", R_SESSION, web_api_part },
 	{ "/api/raw", R_SESSION, web_api_raw },
-	{ "/api/flags", R_SESSION | R_POST, api_flags },
-	{ "/api/move", R_SESSION | R_POST, api_move },
-	{ "/api/copy", R_SESSION | R_POST, api_move },
-	{ "/api/delete", R_SESSION | R_POST, api_delete },
+	{ "/api/flags", R_SESSION | R_POST, web_api_flags },
+	{ "/api/move", R_SESSION | R_POST, web_api_move },
+	{ "/api/copy", R_SESSION | R_POST, web_api_move },
+	{ "/api/delete", R_SESSION | R_POST, web_api_delete },
 	{ "/api/upload", R_SESSION | R_POST, web_api_upload },
 	{ "/api/send", R_SESSION | R_POST, web_api_send },
 	{ "/api/draft", R_SESSION | R_POST, web_api_draft },

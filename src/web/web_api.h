@@ -1,6 +1,7 @@
 /* web_api.h — the JSON API handlers, one group per file: sessions and
- * folders (web_api.c), lists (web_list.c), reading (web_message.c),
- * writing (web_compose.c). Runs in the web process. */
+ * folders (web_api.c), lists (web_list.c), actions on messages
+ * (web_action.c), reading (web_message.c), writing (web_compose.c).
+ * Runs in the web process. */
 #ifndef CORREU_WEB_API_H
 #define CORREU_WEB_API_H
 
@@ -10,6 +11,12 @@
 void web_api_message(struct web_req *r);
 void web_api_part(struct web_req *r);
 void web_api_raw(struct web_req *r);
+
+/* web_action.c */
+void web_api_flags(struct web_req *r);
+void web_api_move(struct web_req *r);	/* and /api/copy */
+void web_api_delete(struct web_req *r);
+void web_api_folder_empty(struct web_req *r);
 
 /* web_compose.c */
 void web_api_upload(struct web_req *r);

@@ -3,12 +3,14 @@
  * to Sent, drop the draft, mark the original answered) and POST
  * /api/draft (APPEND to Drafts). Runs in the web process. Parses
  * untrusted request bodies. */
+#include "web_action.h"
 #include "web_api.h"
 #include "web_mime.h"
 #include "web_smtp.h"
 #include "log.h"
 #include "xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -140,18 +142,9 @@ static void after_append(const struct web_imap_reply *rep, void *ctx)
 	/* A saved or sent draft replaces the previous version. */
 	json_t *old = json_object_get(op->r->json, "draft_uid");
 	if (json_is_integer(old) && json_integer_value(old) > 0) {
-		const char *drafts = web_api_special_folder(s, "\\Drafts");
-		struct web_imap_cmd cmd;
-		web_imap_cmd_init(&cmd);
-		web_imap_cmd_printf(&cmd, "UID STORE %lld +FLAGS.SILENT (\\Deleted)",
-				    (long long)json_integer_value(old));
-		web_imap_run(s->imap, drafts, &cmd, NULL, NULL);
-		web_imap_cmd_init(&cmd);
-		if (web_imap_has_cap(s->imap, "UIDPLUS"))
-			web_imap_cmd_printf(&cmd, "UID EXPUNGE %lld", (long long)json_integer_value(old));
-		else
-			web_imap_cmd_printf(&cmd, "EXPUNGE");
-		web_imap_run(s->imap, drafts, &cmd, NULL, NULL);
+		char uid[24];
+		snprintf(uid, sizeof(uid), "%lld", (long long)json_integer_value(old));
+		web_removal_queue(s->imap, web_api_special_folder(s, "\\Drafts"), uid, NULL, NULL);
 	}
 	json_t *ans = json_object_get(op->r->json, "answered");
 	const char *afolder = jstr(ans, "folder");

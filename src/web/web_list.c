@@ -5,6 +5,7 @@
  * of the visible rows. Runs in the web process. Reads untrusted server
  * data and request parameters. */
 #include "web_list.h"
+#include "web_action.h"
 #include "web_json.h"
 #include "log.h"
 #include "xalloc.h"
@@ -141,6 +142,15 @@ static int add_criteria(struct web_req *r, struct web_imap_cmd *cmd, struct buf 
 			return -1;
 		web_imap_cmd_printf(cmd, " BEFORE %s", day);
 		buf_appendf(key, "|before=%s", day);
+		any = true;
+	}
+	/* Without UIDPLUS the webmail leaves what it moves or deletes
+	 * \Deleted rather than expunge others' (web_action.h): hide all
+	 * \Deleted messages there, which makes the list depend on flags. */
+	if (web_removal(r->session->imap, false) == WEB_REMOVE_HIDE) {
+		web_imap_cmd_printf(cmd, " UNDELETED");
+		buf_append_str(key, "|undeleted");
+		*by_flags_r = true;
 		any = true;
 	}
 	const char *flag = web_param(r, "filter");
