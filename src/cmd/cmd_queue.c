@@ -72,8 +72,11 @@ static int queue_list(const struct config *cfg)
 			if (r->status != QUEUE_RCPT_PENDING)
 				continue;
 			printf("%42s<%s>", "", r->address);
+			/* A remote server's reply carries its own codes. */
 			if (r->last_error != NULL)
-				printf("  (%s)", r->last_error);
+				printf("  (%s%s%s)", r->remote_mta == NULL ? r->status_code : "",
+				       r->remote_mta == NULL && r->status_code[0] != '\0' ? " " : "",
+				       r->last_error);
 			printf("\n");
 		}
 		queue_envelope_free(&env);

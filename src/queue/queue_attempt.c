@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "store_deliver.h"
+#include "store_quota.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +159,69 @@ out:
 	return ret;
 }
 
+/* Quota verdicts of the accounts this attempt delivers to, each looked
+ * up once (store_quota_usage: index usage after INBOX's new mail). */
+struct quota_seen {
+	struct strv users;
+	enum store_quota_verdict *verdict;
+};
+
+static enum store_quota_verdict quota_verdict(struct queue_attempt *a, struct auth_db *db,
+					      struct quota_seen *qs, const char *user)
+{
+	for (size_t i = 0; i < qs->users.n; i++)
+		if (strcmp(qs->users.v[i], user) == 0)
+			return qs->verdict[i];
+	enum store_quota_verdict v = STORE_QUOTA_OK;
+	struct auth_user u;
+	if (db != NULL && auth_db_user_get(db, user, &u) == 1) {
+		uint64_t used = 0;
+		const char *error;
+		/* The file deliver_local writes: Return-Path + the message. */
+		uint64_t size = strlen("Return-Path: <>\r\n") + strlen(a->env.sender) +
+			a->env.size;
+		if (u.quota_bytes == 0)
+			v = STORE_QUOTA_OK;
+		else if (store_quota_usage(u.address, u.maildir, &used, &error) < 0)
+			log_error("%s: quota of %s: %s", a->id, user, error);	/* let it in */
+		else
+			v = store_quota_check(u.quota_bytes, used, size, true);
+		if (v != STORE_QUOTA_OK)
+			log_info("%s: %s over quota (%llu of %llu bytes used, message %llu)", a->id,
+				 user, (unsigned long long)used, (unsigned long long)u.quota_bytes,
+				 (unsigned long long)size);
+		auth_user_free(&u);
+	}
+	qs->verdict = x_reallocarray(qs->verdict, qs->users.n + 1, sizeof(*qs->verdict));
+	qs->verdict[qs->users.n] = v;
+	strv_push(&qs->users, user);
+	return v;
+}
+
+/* The outcome of a recipient whose local accounts are all over quota:
+ * temporary (the user can make room; retried until queue_lifetime), or
+ * permanent when the message is larger than the whole quota. */
+static void set_over_quota(struct queue_attempt *a, size_t idx, bool too_big)
+{
+	if (too_big)
+		queue_attempt_set(a, idx, QUEUE_OUTCOME_PERM, "5.2.2",
+				  "message larger than the mailbox quota of the recipient", NULL);
+	else
+		queue_attempt_set(a, idx, QUEUE_OUTCOME_TEMP, "4.2.2",
+				  "mailbox full (quota exceeded)", NULL);
+}
+
+/* An account over quota reached through an alias that also leads to
+ * other places: it becomes a recipient of its own, deferred, once the
+ * alias is done with (parent delivered). */
+struct quota_split {
+	size_t parent;
+	char *address;
+	char *orcpt;
+	unsigned notify;
+	bool too_big;
+};
+
 static void push_remote(struct queue_attempt *a, size_t idx)
 {
 	a->remote = x_reallocarray(a->remote, a->n_remote + 1, sizeof(*a->remote));
@@ -178,6 +242,10 @@ static void resolve_recipients(struct queue_attempt *a)
 	strv_init(&expand_orcpt);
 	unsigned *expand_notify = NULL;
 	size_t n_expand = 0;
+	struct quota_seen qs = { .verdict = NULL };
+	strv_init(&qs.users);
+	struct quota_split *splits = NULL;
+	size_t n_splits = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct queue_rcpt *r = &a->env.rcpts[i];
@@ -198,10 +266,34 @@ static void resolve_recipients(struct queue_attempt *a)
 		struct auth_resolved res;
 		auth_resolved_init(&res);
 		switch (auth_resolve(db, r->address, delim, &res)) {
-		case AUTH_RESOLVE_LOCAL:
-			for (size_t j = 0; j < res.local.n; j++)
-				if (!strv_contains_icase(&users, res.local.v[j]))
-					strv_push(&users, res.local.v[j]);
+		case AUTH_RESOLVE_LOCAL: {
+			size_t n_over = 0, n_too_big = 0;
+			for (size_t j = 0; j < res.local.n; j++) {
+				enum store_quota_verdict v = quota_verdict(a, db, &qs, res.local.v[j]);
+				n_over += v != STORE_QUOTA_OK;
+				n_too_big += v == STORE_QUOTA_TOO_BIG;
+			}
+			if (n_over == res.local.n && res.remote.n == 0) {
+				set_over_quota(a, i, n_too_big == n_over);
+				break;
+			}
+			for (size_t j = 0; j < res.local.n; j++) {
+				enum store_quota_verdict v = quota_verdict(a, db, &qs, res.local.v[j]);
+				if (v == STORE_QUOTA_OK) {
+					if (!strv_contains_icase(&users, res.local.v[j]))
+						strv_push(&users, res.local.v[j]);
+					continue;
+				}
+				splits = x_reallocarray(splits, n_splits + 1, sizeof(*splits));
+				splits[n_splits++] = (struct quota_split){
+					.parent = i,
+					.address = x_strdup(res.local.v[j]),
+					.orcpt = r->orcpt != NULL ? x_strdup(r->orcpt) :
+						x_asprintf("rfc822;%s", r->address),
+					.notify = r->notify,
+					.too_big = v == STORE_QUOTA_TOO_BIG,
+				};
+			}
 			for (size_t j = 0; j < res.remote.n; j++) {
 				strv_push(&expand_addr, res.remote.v[j]);
 				char *o = r->orcpt != NULL ? x_strdup(r->orcpt) :
@@ -213,6 +305,7 @@ static void resolve_recipients(struct queue_attempt *a)
 			}
 			local[i] = true;
 			break;
+		}
 		case AUTH_RESOLVE_REMOTE:
 			push_remote(a, i);
 			break;
@@ -257,6 +350,22 @@ static void resolve_recipients(struct queue_attempt *a)
 		a->outcome[a->env.n_rcpts - 1] = QUEUE_OUTCOME_NONE;
 		push_remote(a, a->env.n_rcpts - 1);
 	}
+	/* An alias whose local delivery failed is tried again in full; its
+	 * accounts over quota are split off only once it is done. */
+	for (size_t j = 0; j < n_splits; j++) {
+		struct quota_split *q = &splits[j];
+		if (a->outcome[q->parent] == QUEUE_OUTCOME_SENT) {
+			queue_envelope_add_rcpt(&a->env, q->address, q->notify, q->orcpt);
+			a->outcome = x_reallocarray(a->outcome, a->env.n_rcpts,
+						    sizeof(*a->outcome));
+			set_over_quota(a, a->env.n_rcpts - 1, q->too_big);
+		}
+		free(q->address);
+		free(q->orcpt);
+	}
+	free(splits);
+	strv_free(&qs.users);
+	free(qs.verdict);
 	free(expand_notify);
 	strv_free(&expand_addr);
 	strv_free(&expand_orcpt);

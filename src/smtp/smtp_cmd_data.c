@@ -10,6 +10,7 @@
 #include "queue.h"
 #include "smtp_received.h"
 #include "store_deliver.h"
+#include "store_quota.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -222,7 +223,11 @@ struct commit {
 	size_t skip;
 	struct store_target *targets;
 	char **maildirs;
+	char **users;		/* the local account of each target */
+	uint64_t *quota;	/* per target, 0 = none */
+	uint64_t *used;		/* per target at RCPT, or SMTP_QUOTA_UNKNOWN */
 	size_t n_targets;
+	struct strv over_quota;	/* accounts handed to the queue instead */
 	struct queue_envelope qenv;
 	bool has_remote;
 	const struct config *cfg;
@@ -231,10 +236,53 @@ struct commit {
 	char *queue_id;
 };
 
+/* The end of data's quota rule: an account that was under its quota at
+ * RCPT gets the message if it fits with the grace (store_quota_grace, as
+ * Dovecot's quota_grace); otherwise the account goes to the queue, which
+ * defers it (4.2.2) until there is room. So one 250 covers every
+ * recipient and nothing acknowledged is lost. The usage is the one seen
+ * at RCPT (deliveries meanwhile are the overshoot the grace allows),
+ * looked up here only when RCPT did not (a quota set since). */
+static void commit_quota(struct commit *c)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < c->n_targets; i++) {
+		bool fits = true;
+		if (c->quota[i] > 0) {
+			uint64_t used = c->used[i];
+			const char *error;
+			if (used == SMTP_QUOTA_UNKNOWN &&
+			    store_quota_usage(c->users[i], c->maildirs[i], &used, &error) < 0) {
+				log_error("%s: quota of %s: %s", c->qenv.id, c->users[i], error);
+				used = 0;
+			}
+			fits = store_quota_check(c->quota[i], used, c->file_size, true) ==
+				STORE_QUOTA_OK;
+		}
+		if (!fits) {
+			strv_push(&c->over_quota, c->users[i]);
+			queue_envelope_add_rcpt(&c->qenv, c->users[i], 0, NULL);
+			c->has_remote = true;
+			free(c->users[i]);
+			free(c->maildirs[i]);
+			continue;
+		}
+		c->users[k] = c->users[i];
+		c->maildirs[k] = c->maildirs[i];
+		c->quota[k] = c->quota[i];
+		c->used[k] = c->used[i];
+		c->targets[k].maildir = c->maildirs[k];
+		c->targets[k].folder = NULL;
+		k++;
+	}
+	c->n_targets = k;
+}
+
 static void commit_work(uv_work_t *w)
 {
 	struct commit *c = w->data;
 	c->ret = 0;
+	commit_quota(c);
 	if (c->n_targets > 0) {
 		c->ret = store_deliver_files(c->fd, c->path, c->file_size, c->targets,
 					     c->n_targets, NULL, &c->error);
@@ -252,10 +300,16 @@ static void commit_work(uv_work_t *w)
 static void commit_free(struct commit *c)
 {
 	free(c->path);
-	for (size_t i = 0; i < c->n_targets; i++)
+	for (size_t i = 0; i < c->n_targets; i++) {
 		free(c->maildirs[i]);
+		free(c->users[i]);
+	}
 	free(c->maildirs);
+	free(c->users);
+	free(c->quota);
+	free(c->used);
 	free(c->targets);
+	strv_free(&c->over_quota);
 	queue_envelope_free(&c->qenv);
 	free(c->queue_id);
 	free(c);
@@ -291,8 +345,11 @@ static void commit_done(uv_work_t *w, int status)
 			buf_appendf(&who, "%s%s", who.len > 0 ? "," : "", t->remote.v[i]);
 		log_info("smtp[%s]: %s: accepted from=<%s> size=%llu nrcpt=%zu %s=%s (%llu ms)",
 			 s->id, t->queue_id, t->sender, (unsigned long long)t->data_size,
-			 t->n_rcpts, t->remote.n > 0 ? "to" : "delivered", buf_cstr(&who),
+			 t->n_rcpts, c->has_remote ? "to" : "delivered", buf_cstr(&who),
 			 (unsigned long long)ms);
+		for (size_t i = 0; i < c->over_quota.n; i++)
+			log_info("smtp[%s]: %s: %s over quota with this message: queued, "
+				 "not delivered", s->id, t->queue_id, c->over_quota.v[i]);
 		buf_free(&who);
 		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", t->queue_id);
 	}
@@ -380,9 +437,18 @@ static void finish_message(struct smtp_session *s)
 	c->path = x_strdup(t->spool_path);
 	c->file_size = t->file_size;
 	c->skip = t->prefix_len;
-	c->targets = x_calloc(t->local_users.n + 1, sizeof(*c->targets));
-	c->maildirs = x_calloc(t->local_users.n + 1, sizeof(char *));
-	for (size_t i = 0; i < t->local_users.n; i++) {
+	size_t n = t->local_users.n;
+	c->targets = x_calloc(n + 1, sizeof(*c->targets));
+	c->maildirs = x_calloc(n + 1, sizeof(char *));
+	c->users = x_calloc(n + 1, sizeof(char *));
+	c->quota = x_calloc(n + 1, sizeof(*c->quota));
+	c->used = x_calloc(n + 1, sizeof(*c->used));
+	strv_init(&c->over_quota);
+	/* Built even without remote recipients: accounts over quota may
+	 * join it (commit_quota). */
+	build_queue_envelope(s, c);
+	c->has_remote = t->remote.n > 0;
+	for (size_t i = 0; i < n; i++) {
 		struct auth_user u;
 		if (auth_db_user_get(s->env->accounts, t->local_users.v[i], &u) != 1) {
 			/* Deleted since RCPT: try again later rather than lose it. */
@@ -392,14 +458,15 @@ static void finish_message(struct smtp_session *s)
 			return;
 		}
 		c->maildirs[c->n_targets] = x_strdup(u.maildir);
+		c->users[c->n_targets] = x_strdup(t->local_users.v[i]);
+		c->quota[c->n_targets] = u.quota_bytes;
+		/* A quota set since RCPT was not looked at then. */
+		c->used[c->n_targets] = t->local_quota[i] > 0 ? t->local_used[i] :
+			SMTP_QUOTA_UNKNOWN;
 		c->targets[c->n_targets].maildir = c->maildirs[c->n_targets];
 		c->targets[c->n_targets].folder = NULL;
 		c->n_targets++;
 		auth_user_free(&u);
-	}
-	if (t->remote.n > 0) {
-		c->has_remote = true;
-		build_queue_envelope(s, c);
 	}
 	/* The thread owns the file from now on. */
 	t->fd = -1;

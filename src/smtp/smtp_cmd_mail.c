@@ -28,6 +28,8 @@ void smtp_txn_reset(struct smtp_session *s)
 	}
 	free(t->rcpts);
 	strv_free(&t->local_users);
+	free(t->local_quota);
+	free(t->local_used);
 	strv_free(&t->remote);
 	buf_free(&t->wbuf);
 	free(t->sender);

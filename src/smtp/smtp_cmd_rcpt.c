@@ -49,6 +49,15 @@ static void add_unique(struct strv *sv, const char *s)
 		strv_push(sv, s);
 }
 
+void smtp_rcpt_accept(struct smtp_session *s, struct smtp_rcpt *r)
+{
+	struct smtp_txn *t = s->txn;
+	t->rcpts = x_reallocarray(t->rcpts, t->n_rcpts + 1, sizeof(*t->rcpts));
+	t->rcpts[t->n_rcpts++] = *r;
+	memset(r, 0, sizeof(*r));
+	smtp_reply(s, 250, "2.1.5", "Ok");
+}
+
 void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 {
 	struct smtp_txn *t = s->txn;
@@ -96,11 +105,11 @@ void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	const char *ip = conn_peer_ip(s->conn);
 	switch (rr) {
 	case AUTH_RESOLVE_LOCAL:
-		for (size_t i = 0; i < res.local.n; i++)
-			add_unique(&t->local_users, res.local.v[i]);
-		for (size_t i = 0; i < res.remote.n; i++)
-			add_unique(&t->remote, res.remote.v[i]);
-		break;
+		/* The quota decides, maybe after a look-up in the thread pool. */
+		r.address = address;
+		address = NULL;
+		smtp_quota_rcpt(s, &r, &res);
+		goto out;
 	case AUTH_RESOLVE_REMOTE:
 		if (s->auth_user == NULL) {
 			log_info("smtp[%s]: %s: relay denied from=<%s> to=<%s>", s->id, ip,
@@ -123,11 +132,9 @@ void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	}
 	r.address = address;
 	address = NULL;
-	t->rcpts = x_reallocarray(t->rcpts, t->n_rcpts + 1, sizeof(*t->rcpts));
-	t->rcpts[t->n_rcpts++] = r;
-	r.orcpt = NULL;
-	smtp_reply(s, 250, "2.1.5", "Ok");
+	smtp_rcpt_accept(s, &r);
 out:
+	free(r.address);
 	free(r.orcpt);
 	free(address);
 	auth_resolved_free(&res);

@@ -39,6 +39,10 @@ struct smtp_txn {
 	struct smtp_rcpt *rcpts;
 	size_t n_rcpts;
 	struct strv local_users;	/* canonical local accounts, unique */
+	/* Per local_users entry: its quota at RCPT (0 = none) and the usage
+	 * seen then (SMTP_QUOTA_UNKNOWN if not looked up); smtp_quota.c. */
+	uint64_t *local_quota;
+	uint64_t *local_used;
 	struct strv remote;		/* remote addresses to queue */
 	char queue_id[32];
 
@@ -82,8 +86,9 @@ struct smtp_session {
 	const char *bdat_error_enh;
 	const char *bdat_error_text;
 	void *auth_state;	/* owned by smtp_cmd_auth.c */
-	uv_work_t *commit;	/* in-flight commit, or NULL */
-	bool closed;		/* on_close seen; free when commit ends */
+	uv_work_t *commit;	/* in-flight thread-pool job (the commit of a
+				   message, a quota look-up), or NULL */
+	bool closed;		/* on_close seen; free when the job ends */
 };
 
 /* Replies "code enhanced text" (one line). */
@@ -109,6 +114,26 @@ typedef void smtp_cmd_handler_t(struct smtp_session *s, struct smtp_command *cmd
 smtp_cmd_handler_t smtp_cmd_helo, smtp_cmd_ehlo, smtp_cmd_mail, smtp_cmd_rcpt,
 	smtp_cmd_data, smtp_cmd_bdat, smtp_cmd_rset, smtp_cmd_noop, smtp_cmd_quit,
 	smtp_cmd_vrfy, smtp_cmd_expn, smtp_cmd_help, smtp_cmd_starttls, smtp_cmd_auth;
+
+/* Adds an accepted recipient to the transaction (taking r's strings;
+ * r is zeroed) and replies 250 (smtp_cmd_rcpt.c). */
+void smtp_rcpt_accept(struct smtp_session *s, struct smtp_rcpt *r);
+
+/* Quota of local recipients (smtp_quota.c). */
+#define SMTP_QUOTA_UNKNOWN UINT64_MAX
+/* Finishes a RCPT whose address resolved to local accounts (res; alias
+ * targets elsewhere too): when some of them have a quota, their usage is
+ * looked up in the thread pool while the session waits. Then either the
+ * RCPT is refused (452 4.2.2 Mailbox full, or 552 5.2.2 when SIZE= is
+ * larger than the whole quota: every local account over quota and
+ * nothing else), or accepted with smtp_rcpt_accept, the accounts over
+ * quota going to the queue. Takes r's strings and res (both left
+ * empty). */
+struct auth_resolved;
+void smtp_quota_rcpt(struct smtp_session *s, struct smtp_rcpt *r, struct auth_resolved *res);
+/* Adds a local account to the transaction once, with its quota and the
+ * usage seen at RCPT. */
+void smtp_txn_add_local(struct smtp_txn *t, const char *user, uint64_t quota, uint64_t used);
 
 /* Data phase (smtp_cmd_data.c): consumes content from the input buffer;
  * returns false when it needs more input. */
