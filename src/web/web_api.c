@@ -568,8 +568,10 @@ static const struct route routes[] = {
 	{ "/api/copy", R_SESSION | R_POST, web_api_move },
 	{ "/api/delete", R_SESSION | R_POST, web_api_delete },
 	{ "/api/upload", R_SESSION | R_POST, web_api_upload },
+	{ "/api/upload/delete", R_SESSION | R_POST, web_api_upload_delete },
 	{ "/api/send", R_SESSION | R_POST, web_api_send },
 	{ "/api/draft", R_SESSION | R_POST, web_api_draft },
+	{ "/api/draft/attachments", R_SESSION | R_POST, web_api_draft_attachments },
 };
 
 /* Cross-site requests are refused: a browser sends Origin on POST, and

@@ -1,8 +1,10 @@
 /* web_compose.c — writing mail: POST /api/upload (an attachment kept in
- * the session), POST /api/send (build, submit over SMTP, APPEND a copy
- * to Sent, drop the draft, mark the original answered) and POST
- * /api/draft (APPEND to Drafts). Runs in the web process. Parses
- * untrusted request bodies. */
+ * the session) and /api/upload/delete, POST /api/send (build, submit
+ * over SMTP, APPEND a copy to Sent, drop the draft, mark the original
+ * answered), POST /api/draft (APPEND to Drafts) and POST
+ * /api/draft/attachments (a stored draft's attachments into the compose
+ * form). Runs in the web process. Parses untrusted request bodies and
+ * server data. */
 #include "web_action.h"
 #include "web_api.h"
 #include "web_mime.h"
@@ -44,6 +46,29 @@ static void op_free(struct compose_op *op)
 	free(op);
 }
 
+/* Keeps data (taken over) as an attachment of the session's compose
+ * form. */
+static struct web_upload *upload_add(struct web_session *s, const char *name, const char *type,
+				     struct buf *data)
+{
+	struct web_upload *u = x_calloc(1, sizeof(*u));
+	u->id = ++s->upload_seq;
+	u->filename = x_strdup(name);
+	u->type = x_strdup(type != NULL && type[0] != '\0' ? type : "application/octet-stream");
+	u->data = *data;
+	buf_init(data);
+	u->next = s->uploads;
+	s->uploads = u;
+	s->upload_bytes += u->data.len;
+	return u;
+}
+
+static json_t *upload_json(const struct web_upload *u)
+{
+	return json_pack("{s:i, s:s, s:I}", "id", u->id, "name", u->filename,
+			 "size", (json_int_t)u->data.len);
+}
+
 void web_api_upload(struct web_req *r)
 {
 	struct web_session *s = r->session;
@@ -57,17 +82,8 @@ void web_api_upload(struct web_req *r)
 		web_respond_error(r, 413, "attachments too large");
 		return;
 	}
-	struct web_upload *u = x_calloc(1, sizeof(*u));
-	u->id = ++s->upload_seq;
-	u->filename = x_strdup(name);
-	u->type = x_strdup(type != NULL && type[0] != '\0' ? type : "application/octet-stream");
-	u->data = r->http.body;
-	buf_init(&r->http.body);
-	u->next = s->uploads;
-	s->uploads = u;
-	s->upload_bytes += u->data.len;
-	web_respond_json(r, 200, json_pack("{s:i, s:s, s:I}", "id", u->id, "name", u->filename,
-					   "size", (json_int_t)u->data.len));
+	struct web_upload *u = upload_add(s, name, type, &r->http.body);
+	web_respond_json(r, 200, upload_json(u));
 }
 
 static struct web_upload *find_upload(struct web_session *s, json_int_t id)
@@ -96,6 +112,17 @@ static void drop_uploads(struct web_session *s, json_t *ids)
 			free(u);
 		}
 	}
+}
+
+void web_api_upload_delete(struct web_req *r)
+{
+	json_t *ids = json_object_get(r->json, "ids");
+	if (!json_is_array(ids) || json_array_size(ids) > 10000) {
+		web_respond_error(r, 400, "ids are required");
+		return;
+	}
+	drop_uploads(r->session, ids);
+	web_respond_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
 static bool op_alive(struct compose_op *op)
@@ -314,4 +341,150 @@ void web_api_send(struct web_req *r)
 void web_api_draft(struct web_req *r)
 {
 	compose(r, true);
+}
+
+/* ---- a draft's attachments, for editing it ---- */
+
+/* POST /api/draft/attachments {folder, uid}: the attachments of a stored
+ * draft become attachments of the compose form, kept in the session like
+ * uploads (decoded here, never sent through the browser), so that saving
+ * or sending the edited draft, which replaces the old one, keeps them. */
+struct carry_op {
+	struct web_req *r;
+	char *folder;
+	uint32_t uid;
+	struct web_parts parts;
+	size_t *atts;		/* indexes into parts */
+	size_t n_atts;
+};
+
+static void carry_free(struct carry_op *op)
+{
+	free(op->folder);
+	web_parts_free(&op->parts);
+	free(op->atts);
+	free(op);
+}
+
+static bool carry_ok(struct carry_op *op, const struct web_imap_reply *rep)
+{
+	if (!web_api_session_ok(op->r)) {
+		carry_free(op);
+		return false;
+	}
+	if (rep->status != WEB_IMAP_OK) {
+		web_api_imap_error(op->r, rep);
+		carry_free(op);
+		return false;
+	}
+	return true;
+}
+
+static void carry_bodies(const struct web_imap_reply *rep, void *ctx)
+{
+	struct carry_op *op = ctx;
+	if (!carry_ok(op, rep))
+		return;
+	struct web_session *s = op->r->session;
+	const struct imap_node *attrs = web_fetch_find(rep, op->uid);
+	struct buf *data = x_calloc(op->n_atts + 1, sizeof(*data));
+	size_t total = 0;
+	bool ok = attrs != NULL;
+	for (size_t i = 0; ok && i < op->n_atts; i++) {
+		const struct web_part *p = &op->parts.v[op->atts[i]];
+		const struct imap_node *body = web_fetch_body(attrs, p->section);
+		if (imap_node_str(body) == NULL) {
+			ok = false;
+			break;
+		}
+		buf_init(&data[i]);
+		web_part_decode(p, body->data, body->len, &data[i]);
+		total += data[i].len;
+	}
+	if (!ok)
+		web_respond_error(op->r, 404, "the draft is gone");
+	else if (s->upload_bytes + total > op->r->w->max_body)
+		web_respond_error(op->r, 413, "attachments too large");
+	if (!ok || s->upload_bytes + total > op->r->w->max_body) {
+		for (size_t i = 0; i < op->n_atts; i++)
+			buf_free(&data[i]);
+		free(data);
+		carry_free(op);
+		return;
+	}
+	json_t *list = json_array();
+	for (size_t i = 0; i < op->n_atts; i++) {
+		const struct web_part *p = &op->parts.v[op->atts[i]];
+		char fallback[96], type[140];
+		snprintf(type, sizeof(type), "%s/%s", p->type, p->subtype);
+		struct web_upload *u = upload_add(s, web_part_name(p, fallback, sizeof(fallback)),
+						  type, &data[i]);
+		json_array_append_new(list, upload_json(u));
+	}
+	free(data);
+	web_respond_json(op->r, 200, json_pack("{s:o}", "attachments", list));
+	carry_free(op);
+}
+
+static void carry_structure(const struct web_imap_reply *rep, void *ctx)
+{
+	struct carry_op *op = ctx;
+	if (!carry_ok(op, rep))
+		return;
+	const struct imap_node *attrs = web_fetch_find(rep, op->uid);
+	if (attrs == NULL) {
+		web_respond_error(op->r, 404, "the draft is gone");
+		carry_free(op);
+		return;
+	}
+	web_parts_from_bodystructure(imap_fetch_attr(attrs, "BODYSTRUCTURE"), &op->parts);
+	int text_idx, html_idx;
+	web_parts_bodies(&op->parts, &text_idx, &html_idx);
+	op->atts = x_calloc(op->parts.n + 1, sizeof(*op->atts));
+	struct web_imap_cmd cmd;
+	web_imap_cmd_init(&cmd);
+	web_imap_cmd_printf(&cmd, "UID FETCH %u (UID", op->uid);
+	unsigned long long encoded = 0;
+	for (size_t k = 0; k < op->parts.n; k++) {
+		if (!web_part_is_attachment(&op->parts, k, text_idx, html_idx))
+			continue;
+		op->atts[op->n_atts++] = k;
+		encoded += op->parts.v[k].size;
+		web_imap_cmd_printf(&cmd, " BODY.PEEK[%s]", op->parts.v[k].section);
+	}
+	web_imap_cmd_printf(&cmd, ")");
+	if (op->n_atts == 0) {
+		web_imap_cmd_free(&cmd);
+		web_respond_json(op->r, 200, json_pack("{s:[]}", "attachments"));
+		carry_free(op);
+		return;
+	}
+	/* Base64 is a third larger than what it encodes: clearly too much
+	 * is refused before fetching it. */
+	if (encoded / 4 * 3 > op->r->w->max_body) {
+		web_imap_cmd_free(&cmd);
+		web_respond_error(op->r, 413, "attachments too large");
+		carry_free(op);
+		return;
+	}
+	web_imap_run(op->r->session->imap, op->folder, &cmd, carry_bodies, op);
+}
+
+void web_api_draft_attachments(struct web_req *r)
+{
+	const char *folder = jstr(r->json, "folder");
+	json_t *uid = json_object_get(r->json, "uid");
+	if (folder == NULL || !json_is_integer(uid) || json_integer_value(uid) <= 0 ||
+	    json_integer_value(uid) > UINT32_MAX) {
+		web_respond_error(r, 400, "folder and uid are required");
+		return;
+	}
+	struct carry_op *op = x_calloc(1, sizeof(*op));
+	op->r = r;
+	op->folder = x_strdup(folder);
+	op->uid = (uint32_t)json_integer_value(uid);
+	struct web_imap_cmd cmd;
+	web_imap_cmd_init(&cmd);
+	web_imap_cmd_printf(&cmd, "UID FETCH %u (UID BODYSTRUCTURE)", op->uid);
+	web_imap_run(r->session->imap, op->folder, &cmd, carry_structure, op);
 }

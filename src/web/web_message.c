@@ -56,8 +56,7 @@ static bool op_ok(struct msg_op *op, const struct web_imap_reply *rep)
 	return true;
 }
 
-/* The FETCH attribute list for op->uid among the untagged replies. */
-static const struct imap_node *find_fetch(const struct web_imap_reply *rep, uint32_t uid)
+const struct imap_node *web_fetch_find(const struct web_imap_reply *rep, uint32_t uid)
 {
 	for (size_t i = 0; i < rep->n_untagged; i++) {
 		const struct imap_response *u = &rep->untagged[i];
@@ -69,8 +68,7 @@ static const struct imap_node *find_fetch(const struct web_imap_reply *rep, uint
 	return NULL;
 }
 
-/* The value of "BODY[<section>]" (with or without an <origin>). */
-static const struct imap_node *find_body(const struct imap_node *attrs, const char *section)
+const struct imap_node *web_fetch_body(const struct imap_node *attrs, const char *section)
 {
 	char want[80];
 	int n = snprintf(want, sizeof(want), "BODY[%s]", section);
@@ -83,8 +81,7 @@ static const struct imap_node *find_body(const struct imap_node *attrs, const ch
 	return NULL;
 }
 
-/* Undoes the transfer encoding. */
-static void transfer_decode(const struct web_part *p, const char *data, size_t len, struct buf *out)
+void web_part_decode(const struct web_part *p, const char *data, size_t len, struct buf *out)
 {
 	const char *error;
 	if (p->encoding != NULL && strcmp(p->encoding, "base64") == 0)
@@ -101,7 +98,7 @@ static json_t *decoded_text(const struct web_part *p, const struct imap_node *bo
 	if (s == NULL)
 		return json_string("");
 	struct buf raw = BUF_INIT, utf8 = BUF_INIT;
-	transfer_decode(p, s, body->len, &raw);
+	web_part_decode(p, s, body->len, &raw);
 	const char *error;
 	(void)mail_charset_to_utf8(p->charset != NULL ? p->charset : "us-ascii",
 				   raw.data != NULL ? raw.data : "", raw.len, &utf8, &error);
@@ -113,8 +110,10 @@ static json_t *decoded_text(const struct web_part *p, const struct imap_node *bo
 	return j;
 }
 
-static bool is_attachment(const struct web_part *p, int text_idx, int html_idx, int idx)
+bool web_part_is_attachment(const struct web_parts *parts, size_t k, int text_idx, int html_idx)
 {
+	const struct web_part *p = &parts->v[k];
+	int idx = (int)k;
 	if (idx == text_idx || idx == html_idx)
 		return false;
 	if (p->disposition != NULL && strcmp(p->disposition, "attachment") == 0)
@@ -131,31 +130,54 @@ static bool is_attachment(const struct web_part *p, int text_idx, int html_idx, 
 	return true;
 }
 
+void web_parts_bodies(const struct web_parts *parts, int *text_r, int *html_r)
+{
+	*text_r = *html_r = -1;
+	for (size_t k = 0; k < parts->n; k++) {
+		const struct web_part *p = &parts->v[k];
+		bool att = p->disposition != NULL && strcmp(p->disposition, "attachment") == 0;
+		if (strcmp(p->type, "text") != 0 || att)
+			continue;
+		if (strcmp(p->subtype, "plain") == 0 && *text_r < 0)
+			*text_r = (int)k;
+		else if (strcmp(p->subtype, "html") == 0 && *html_r < 0)
+			*html_r = (int)k;
+	}
+}
+
+const char *web_part_name(const struct web_part *p, char *buf, size_t size)
+{
+	if (p->filename != NULL)
+		return p->filename;
+	snprintf(buf, size, "part-%s%s", p->section, strcmp(p->type, "message") == 0 ? ".eml" : "");
+	return buf;
+}
+
 static void bodies_done(const struct web_imap_reply *rep, void *ctx)
 {
 	struct msg_op *op = ctx;
 	if (!op_ok(op, rep))
 		return;
-	const struct imap_node *attrs = find_fetch(rep, op->uid);
+	const struct imap_node *attrs = web_fetch_find(rep, op->uid);
 	if (op->text_idx >= 0) {
 		const struct web_part *p = &op->parts.v[op->text_idx];
-		json_object_set_new(op->reply, "text", decoded_text(p, find_body(attrs, p->section)));
+		json_object_set_new(op->reply, "text", decoded_text(p, web_fetch_body(attrs, p->section)));
 	}
 	if (op->html_idx >= 0) {
 		const struct web_part *p = &op->parts.v[op->html_idx];
-		json_object_set_new(op->reply, "html", decoded_text(p, find_body(attrs, p->section)));
+		json_object_set_new(op->reply, "html", decoded_text(p, web_fetch_body(attrs, p->section)));
 	}
 	json_t *inl = json_object();
 	for (size_t i = 0; i < op->parts.n; i++) {
 		const struct web_part *p = &op->parts.v[i];
 		if (p->content_id == NULL || strcmp(p->type, "image") != 0)
 			continue;
-		const struct imap_node *body = find_body(attrs, p->section);
+		const struct imap_node *body = web_fetch_body(attrs, p->section);
 		const char *s = imap_node_str(body);
 		if (s == NULL)
 			continue;
 		struct buf raw = BUF_INIT, url = BUF_INIT;
-		transfer_decode(p, s, body->len, &raw);
+		web_part_decode(p, s, body->len, &raw);
 		/* The subtype is the server's word: keep it to a token. */
 		const char *sub = strspn(p->subtype, "abcdefghijklmnopqrstuvwxyz0123456789.+-") ==
 			strlen(p->subtype) ? p->subtype : "octet-stream";
@@ -186,7 +208,7 @@ static void structure_done(const struct web_imap_reply *rep, void *ctx)
 	struct msg_op *op = ctx;
 	if (!op_ok(op, rep))
 		return;
-	const struct imap_node *attrs = find_fetch(rep, op->uid);
+	const struct imap_node *attrs = web_fetch_find(rep, op->uid);
 	if (attrs == NULL) {
 		web_respond_error(op->r, 404, "no such message");
 		op_free(op);
@@ -205,35 +227,20 @@ static void structure_done(const struct web_imap_reply *rep, void *ctx)
 	uint64_t size = 0;
 	(void)imap_node_uint(imap_fetch_attr(attrs, "RFC822.SIZE"), &size);
 	json_object_set_new(o, "size", json_integer((json_int_t)size));
-	const struct imap_node *refs = find_body(attrs, "HEADER.FIELDS (REFERENCES)");
+	const struct imap_node *refs = web_fetch_body(attrs, "HEADER.FIELDS (REFERENCES)");
 	json_object_set_new(o, "references_header", refs != NULL && imap_node_str(refs) != NULL ?
 			    web_json_string(refs->data, refs->len) : json_string(""));
 	web_parts_from_bodystructure(imap_fetch_attr(attrs, "BODYSTRUCTURE"), &op->parts);
-	op->text_idx = op->html_idx = -1;
-	for (size_t k = 0; k < op->parts.n; k++) {
-		const struct web_part *p = &op->parts.v[k];
-		bool att = p->disposition != NULL && strcmp(p->disposition, "attachment") == 0;
-		if (strcmp(p->type, "text") != 0 || att)
-			continue;
-		if (strcmp(p->subtype, "plain") == 0 && op->text_idx < 0)
-			op->text_idx = (int)k;
-		else if (strcmp(p->subtype, "html") == 0 && op->html_idx < 0)
-			op->html_idx = (int)k;
-	}
+	web_parts_bodies(&op->parts, &op->text_idx, &op->html_idx);
 	json_t *atts = json_array();
 	for (size_t k = 0; k < op->parts.n; k++) {
 		const struct web_part *p = &op->parts.v[k];
-		if (!is_attachment(p, op->text_idx, op->html_idx, (int)k))
+		if (!web_part_is_attachment(&op->parts, k, op->text_idx, op->html_idx))
 			continue;
 		char type[140];
 		snprintf(type, sizeof(type), "%s/%s", p->type, p->subtype);
-		const char *name = p->filename;
 		char fallback[96];
-		if (name == NULL) {
-			snprintf(fallback, sizeof(fallback), "part-%s%s", p->section,
-				 strcmp(p->type, "message") == 0 ? ".eml" : "");
-			name = fallback;
-		}
+		const char *name = web_part_name(p, fallback, sizeof(fallback));
 		json_array_append_new(atts, json_pack("{s:s, s:o, s:s, s:I}", "part", p->section,
 						      "filename", web_json_string(name, strlen(name)),
 						      "type", type, "size", (json_int_t)p->size));
@@ -315,24 +322,22 @@ static void part_done(const struct web_imap_reply *rep, void *ctx)
 	struct msg_op *op = ctx;
 	if (!op_ok(op, rep))
 		return;
-	const struct imap_node *attrs = find_fetch(rep, op->uid);
+	const struct imap_node *attrs = web_fetch_find(rep, op->uid);
 	web_parts_from_bodystructure(imap_fetch_attr(attrs, "BODYSTRUCTURE"), &op->parts);
 	const struct web_part *p = NULL;
 	for (size_t k = 0; k < op->parts.n; k++)
 		if (strcmp(op->parts.v[k].section, op->part) == 0)
 			p = &op->parts.v[k];
-	const struct imap_node *body = find_body(attrs, op->part);
+	const struct imap_node *body = web_fetch_body(attrs, op->part);
 	if (p == NULL || imap_node_str(body) == NULL) {
 		web_respond_error(op->r, 404, "no such part");
 		op_free(op);
 		return;
 	}
 	struct buf data = BUF_INIT, hdr = BUF_INIT;
-	transfer_decode(p, body->data, body->len, &data);
-	char fallback[80];
-	snprintf(fallback, sizeof(fallback), "part-%s%s", p->section,
-		 strcmp(p->type, "message") == 0 ? ".eml" : "");
-	disposition(&hdr, p->filename != NULL ? p->filename : fallback);
+	web_part_decode(p, body->data, body->len, &data);
+	char fallback[96];
+	disposition(&hdr, web_part_name(p, fallback, sizeof(fallback)));
 	buf_append_str(&hdr, download_headers);
 	/* Downloads are never rendered by the browser as our origin. */
 	web_respond(op->r, 200, "application/octet-stream", data.data, data.len, buf_cstr(&hdr));
@@ -364,7 +369,7 @@ static void raw_done(const struct web_imap_reply *rep, void *ctx)
 	struct msg_op *op = ctx;
 	if (!op_ok(op, rep))
 		return;
-	const struct imap_node *body = find_body(find_fetch(rep, op->uid), "");
+	const struct imap_node *body = web_fetch_body(web_fetch_find(rep, op->uid), "");
 	if (imap_node_str(body) == NULL) {
 		web_respond_error(op->r, 404, "no such message");
 		op_free(op);

@@ -356,20 +356,53 @@ await test('save a draft, edit it, save again', async () => {
 	await page.fill('#c-to', 'dave@example.test');
 	await page.fill('#c-subject', `Draft ${stamp}`);
 	await page.fill('#c-text', 'first version');
+	const keep = path.join(userDir, 'keep.txt'), drop = path.join(userDir, 'drop.txt');
+	fs.writeFileSync(keep, 'kept with the draft\n');
+	fs.writeFileSync(drop, 'removed from the draft\n');
+	await page.setInputFiles('#c-files', [keep, drop]);
+	await page.locator('#c-attachments li', { hasText: 'keep.txt' }).waitFor();
+	await page.locator('#c-attachments li', { hasText: 'drop.txt' }).waitFor();
 	await page.click('#c-draft');
 	await page.locator('#c-status', { hasText: 'Draft saved' }).waitFor();
 	await page.click('#c-cancel');
 	await page.locator('#folder-list li[data-folder="Drafts"]').click();
 	await openRow(`Draft ${stamp}`);
+	await page.locator('#attachments a', { hasText: 'keep.txt' }).waitFor();
 	await page.click('#edit-btn');
+	// The editor lists the draft's attachments, and one can be removed.
+	await page.locator('#c-attachments li', { hasText: 'keep.txt' }).waitFor();
+	await page.locator('#c-attachments li', { hasText: 'drop.txt' }).waitFor();
 	assert((await page.inputValue('#c-text')).includes('first version'), 'draft text');
+	await shot(page, 'draft-edit');
+	await page.locator('#c-attachments li', { hasText: 'drop.txt' }).locator('button.remove').click();
+	await poll(async () => (await page.locator('#c-attachments li').count()) === 1, 'one attachment left');
 	await page.fill('#c-text', 'second version');
 	await page.click('#c-draft');
 	await page.locator('#c-status', { hasText: 'Draft saved' }).waitFor();
 	await page.click('#c-cancel');
-	// The old version is replaced, not kept beside the new one.
+	// The old version is replaced, not kept beside the new one, and the
+	// attachment kept is in the new one (the removed one is not).
 	await poll(async () => (await page.locator('.row', { hasText: `Draft ${stamp}` }).count()) === 1, 'one draft');
+	await openRow(`Draft ${stamp}`);
+	const link = page.locator('#attachments a', { hasText: 'keep.txt' });
+	await link.waitFor();
+	assert((await page.locator('#attachments a', { hasText: 'drop.txt' }).count()) === 0, 'removed attachment still there');
+	const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+	const data = fs.readFileSync(await download.path(), 'utf8');
+	assert(data.replace(/\r\n/g, '\n') === 'kept with the draft\n', 'attachment content ' + JSON.stringify(data));
+	// Edited again and sent: the attachment goes with it, the draft goes.
+	await page.click('#edit-btn');
+	await page.locator('#c-attachments li', { hasText: 'keep.txt' }).waitFor();
+	assert((await page.inputValue('#c-text')).includes('second version'), 'second draft text');
+	await page.fill('#c-to', USER);
+	await page.click('#c-send');
+	await page.locator('#toast', { hasText: 'sent' }).waitFor();
+	await poll(async () => (await page.locator('.row', { hasText: `Draft ${stamp}` }).count()) === 0, 'the draft gone');
 	await page.locator('#folder-list li[data-folder="INBOX"]').click();
+	await waitRow(`Draft ${stamp}`, 30000);
+	await openRow(`Draft ${stamp}`);
+	await page.locator('#attachments a', { hasText: 'keep.txt' }).waitFor();
+	assert((await page.locator('#attachments a', { hasText: 'drop.txt' }).count()) === 0, 'removed attachment sent');
 	await waitRow('Quarterly report');
 });
 

@@ -512,10 +512,33 @@ $('copy-select').addEventListener('change', (ev) => {
 
 /* ---- compose ---- */
 
-function openCompose(fields = {}, ctx = {}) {
+/* The compose form's attachments live in the session on the server:
+ * uploads, and a draft's own attachments copied there when it is edited
+ * (so they are never sent through the browser). The list can drop them;
+ * a form left behind drops its own. */
+function renderUploads() {
+	$('c-attachments').replaceChildren(...state.uploads.map((u) => el('li', {},
+		`${u.name} (${Math.ceil(u.size / 1024)} KB) `,
+		el('button', { type: 'button', class: 'remove', title: 'Remove ' + u.name,
+			'aria-label': 'Remove ' + u.name, text: '\u00d7', onclick: () => removeUpload(u) }))));
+}
+
+function dropUploads(list) {
+	const ids = list.map((u) => u.id);
+	return ids.length ? api('/api/upload/delete', { json: { ids } }).catch(() => {}) : Promise.resolve();
+}
+
+function removeUpload(u) {
+	state.uploads = state.uploads.filter((x) => x !== u);
+	renderUploads();
+	dropUploads([u]);
+}
+
+function openCompose(fields = {}, ctx = {}, uploads = []) {
 	state.compose = ctx;
-	state.uploads = [];
-	$('c-attachments').replaceChildren();
+	dropUploads(state.uploads.filter((u) => !uploads.includes(u)));
+	state.uploads = uploads;
+	renderUploads();
 	$('c-to').value = fields.to || '';
 	$('c-cc').value = fields.cc || '';
 	$('c-bcc').value = fields.bcc || '';
@@ -569,18 +592,36 @@ function forward(asAttachment) {
 }
 
 $('compose-btn').addEventListener('click', () => openCompose());
-$('edit-btn').addEventListener('click', () => {
+$('edit-btn').addEventListener('click', async () => {
 	const c = state.current;
 	if (!c || !c.msg) return;
 	const m = c.msg;
+	// Saving the edited draft replaces this one: its attachments come
+	// along (copied into the session by the server), or nothing opens.
+	let uploads = [];
+	if (m.attachments.length) {
+		await dropUploads(state.uploads);
+		state.uploads = [];
+		try {
+			uploads = (await api('/api/draft/attachments', { json: { folder: m.folder, uid: m.uid } })).attachments;
+		} catch (e) {
+			toast('The draft\'s attachments could not be loaded: ' + e.message);
+			return;
+		}
+	}
 	openCompose({ to: fmtAddr(m.to), cc: fmtAddr(m.cc), bcc: fmtAddr(m.bcc), subject: m.subject, text: m.text || '' },
-		{ draft_uid: m.uid, in_reply_to: m.in_reply_to || undefined });
+		{ draft_uid: m.uid, in_reply_to: m.in_reply_to || undefined }, uploads);
 });
 $('reply-btn').addEventListener('click', () => reply(false));
 $('replyall-btn').addEventListener('click', () => reply(true));
 $('forward-btn').addEventListener('click', () => forward(false));
 $('forward-att-btn').addEventListener('click', () => forward(true));
-$('c-cancel').addEventListener('click', () => { $('compose').hidden = true; document.querySelector('.app').classList.remove('reading'); });
+$('c-cancel').addEventListener('click', () => {
+	dropUploads(state.uploads);
+	state.uploads = [];
+	$('compose').hidden = true;
+	document.querySelector('.app').classList.remove('reading');
+});
 
 $('c-files').addEventListener('change', async (ev) => {
 	for (const file of ev.target.files) {
@@ -588,7 +629,7 @@ $('c-files').addEventListener('change', async (ev) => {
 		try {
 			const u = await api('/api/upload?' + qs({ name: file.name, type: file.type || 'application/octet-stream' }), { body: file });
 			state.uploads.push(u);
-			$('c-attachments').append(el('li', { text: `${u.name} (${Math.ceil(u.size / 1024)} KB)` }));
+			renderUploads();
 		} catch (e) {
 			toast(e.message);
 		}
@@ -613,6 +654,7 @@ $('compose-form').addEventListener('submit', async (ev) => {
 	$('c-status').textContent = 'Sending…';
 	try {
 		const r = await api('/api/send', { json: composeBody() });
+		state.uploads = [];	/* sent: the server has dropped them */
 		$('compose').hidden = true;
 		document.querySelector('.app').classList.remove('reading');
 		toast(r.warning || 'Message sent.');
