@@ -212,6 +212,13 @@ static void cmd_free(struct imap_cmd *cmd)
 	free(cmd);
 }
 
+/* imap_max_errors reached (0 = no limit). */
+static bool imap_session_too_many_errors(const struct imap_session *s)
+{
+	uint64_t max = s->server->cfg->imap_max_errors;
+	return max > 0 && s->errors >= max;
+}
+
 static void finish_cmd(struct imap_session *s)
 {
 	struct imap_cmd *cmd = s->cmd;
@@ -220,7 +227,7 @@ static void finish_cmd(struct imap_session *s)
 		cmd_free(cmd);
 	imap_append_free(&s->append);
 	imap_parser_reset(s->parser);
-	if (s->errors >= s->server->cfg->imap_max_errors && !s->closing)
+	if (imap_session_too_many_errors(s) && !s->closing)
 		imap_session_bye(s, "Too many invalid commands");
 }
 
@@ -367,7 +374,7 @@ static void session_process(struct imap_session *s)
 				imap_session_bye(s, ev.error);
 				return;
 			}
-			if (s->errors >= s->server->cfg->imap_max_errors)
+			if (imap_session_too_many_errors(s))
 				imap_session_bye(s, "Too many invalid commands");
 			break;
 		case IMAP_PARSE_COMMAND:

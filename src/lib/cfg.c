@@ -332,5 +332,16 @@ int cfg_check(const struct config *cfg, struct strv *errors)
 		strv_push_owned(errors, x_asprintf("%s: message_size_limit: must be at least 1k", cfg->path));
 	if (cfg->smtp_max_recipients < 1)
 		strv_push_owned(errors, x_asprintf("%s: smtp_max_recipients: must be at least 1", cfg->path));
+	/* Limits where 0 cannot mean "none" (most counts take 0 = no
+	 * limit): an unbounded command line is memory for anyone who
+	 * connects, and no outbound connection would stop the queue. */
+	if (cfg->imap_max_line < 1024)
+		strv_push_owned(errors, x_asprintf("%s: imap_max_line: must be at least 1k", cfg->path));
+	if (cfg->smtp_out_dest_concurrency < 1)
+		strv_push_owned(errors, x_asprintf("%s: smtp_out_dest_concurrency: must be at least 1",
+						   cfg->path));
+	if (cfg->smtp_out_max_connections < 1)
+		strv_push_owned(errors, x_asprintf("%s: smtp_out_max_connections: must be at least 1",
+						   cfg->path));
 	return errors->n > before ? -1 : 0;
 }

@@ -98,7 +98,8 @@ void pop3_close(struct pop3_session *s)
 
 void pop3_err(struct pop3_session *s, const char *fmt, ...)
 {
-	if (++s->n_errors >= s->env->cfg->pop3_max_errors) {
+	uint64_t max = s->env->cfg->pop3_max_errors;	/* 0 = no limit */
+	if (++s->n_errors >= max && max > 0) {
 		log_info("%s[%s]: %s: too many errors, disconnecting", kind_name(s->kind), s->id,
 			 conn_peer_ip(s->conn));
 		conn_write_str(s->conn, "-ERR Too many errors, disconnecting\r\n");
@@ -232,8 +233,11 @@ static void pop3_on_close(struct conn *c, void *ctx, const char *reason)
 	session_free(s);
 }
 
+/* 0 = no limit. */
 static uint64_t max_commands(const struct pop3_session *s)
 {
+	if (s->env->cfg->pop3_max_commands == 0)
+		return UINT64_MAX;
 	return s->env->cfg->pop3_max_commands + 4 * (uint64_t)s->n_msgs;
 }
 

@@ -101,7 +101,8 @@ void smtp_error(struct smtp_session *s, unsigned code, const char *enhanced,
 	va_start(ap, fmt);
 	vreply(s, code, enhanced, fmt, ap);
 	va_end(ap);
-	if (++s->n_errors >= s->env->cfg->smtp_max_errors) {
+	uint64_t max = s->env->cfg->smtp_max_errors;	/* 0 = no limit */
+	if (++s->n_errors >= max && max > 0) {
 		log_info("smtp[%s]: %s: too many errors, disconnecting", s->id,
 			 conn_peer_ip(s->conn));
 		smtp_close_421(s, "4.7.0", "Error: too many errors");
@@ -213,7 +214,8 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 {
 	struct smtp_command cmd;
 	struct smtp_error err;
-	if (++s->n_commands > s->env->cfg->smtp_max_commands) {
+	uint64_t max = s->env->cfg->smtp_max_commands;	/* 0 = no limit */
+	if (++s->n_commands > max && max > 0) {
 		smtp_close_421(s, "4.7.0", "Error: too many commands");
 		return;
 	}

@@ -159,7 +159,9 @@ bool smtp_submit_mail(struct smtp_session *s, const char *sender)
 
 bool smtp_submit_rcpt(struct smtp_session *s)
 {
-	if (s->txn->n_rcpts >= s->env->cfg->submission_max_recipients) {
+	/* 0: only smtp_max_recipients (checked by RCPT) applies. */
+	uint64_t max = s->env->cfg->submission_max_recipients;
+	if (max > 0 && s->txn->n_rcpts >= max) {
 		smtp_reply(s, 452, "4.5.3", "Error: too many recipients for one message");
 		return false;
 	}

@@ -38,6 +38,10 @@ int store_maildrop_lock(struct store_user *user, struct store_lock **lock_r)
 int store_session_slot(struct store_user *user, unsigned max, struct store_lock **lock_r)
 {
 	static unsigned next;
+	if (max == 0) {
+		*lock_r = NULL;
+		return 0;
+	}
 	char *path = x_asprintf("%s/correu-sessions.lock", user->maildir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(path);

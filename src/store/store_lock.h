@@ -16,7 +16,8 @@ void store_maildrop_unlock(struct store_lock **lock);
 /* Takes one of max session slots of the user, across all processes
  * (open-file-description locks on bytes of a file in the Maildir root;
  * released when the lock is freed or the process dies). -1 with
- * STORE_ERR_LIMIT when all are taken. Release with store_maildrop_unlock. */
+ * STORE_ERR_LIMIT when all are taken. Release with store_maildrop_unlock.
+ * max 0 = no limit: no slot is taken (*lock_r NULL). */
 int store_session_slot(struct store_user *user, unsigned max, struct store_lock **lock_r);
 
 #endif
