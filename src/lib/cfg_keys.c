@@ -89,7 +89,7 @@ const struct cfg_key cfg_keys[] = {
 	K(web_imap_port, CFG_PORT, "0", "port of web_imap_host; 0 = this configuration's imaps_port"),
 	K(web_smtp_host, CFG_STR, "localhost", "submission server the webmail sends through (implicit TLS, AUTH PLAIN)"),
 	K(web_smtp_port, CFG_PORT, "0", "port of web_smtp_host; 0 = this configuration's submissions_port"),
-	K(web_ca_file, CFG_PATH, "", "CA certificates (PEM) the IMAP and submission servers' certificates must verify against; empty = tls_cert"),
+	K(web_ca_file, CFG_PATH, "", "CA certificates (PEM) the IMAP and submission servers' certificates must verify against, with the host's name; empty = they must present this configuration's own certificate (tls_cert, tls_extra_cert; pinned), for the name it carries"),
 	K(web_session_timeout, CFG_DURATION, "30m", "webmail sessions end after this long without a request"),
 	K(web_static_dir, CFG_PATH, "", "directory with the webmail front end (index.html, static/, node_modules/dompurify); empty = the built-in location"),
 };
