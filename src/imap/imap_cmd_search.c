@@ -178,7 +178,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_cmd *cmd)
 			      &error, &badcharset) < 0) {
 		free(search);
 		if (badcharset)
-			return imap_cmd_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+			return imap_cmd_no(cmd, "%s", imap_search_badcharset());
 		return imap_cmd_bad(cmd, "%s", error);
 	}
 	c->uses_modseq = search->uses_modseq;

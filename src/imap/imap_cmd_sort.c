@@ -152,7 +152,7 @@ enum imap_cmd_result imap_cmd_sort(struct imap_cmd *cmd)
 		free(search);
 		free(sa);
 		if (badcharset)
-			return imap_cmd_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+			return imap_cmd_no(cmd, "%s", imap_search_badcharset());
 		return imap_cmd_bad(cmd, "%s", error);
 	}
 	struct sort_cmd *c = x_calloc(1, sizeof(*c));

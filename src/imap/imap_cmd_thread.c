@@ -438,7 +438,7 @@ enum imap_cmd_result imap_cmd_thread(struct imap_cmd *cmd)
 			      &badcharset) < 0) {
 		free(search);
 		if (badcharset)
-			return imap_cmd_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+			return imap_cmd_no(cmd, "%s", imap_search_badcharset());
 		return imap_cmd_bad(cmd, "%s", error);
 	}
 	struct thread_arg *ta = x_calloc(1, sizeof(*ta));

@@ -372,6 +372,32 @@ static int cmp_cost(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+const char *imap_search_badcharset(void)
+{
+	/* Common in mail, roughly by use; only those iconv has here. */
+	static const char *const common[] = {
+		"US-ASCII", "UTF-8", "ISO-8859-1", "WINDOWS-1252", "ISO-8859-15",
+		"ISO-8859-2", "WINDOWS-1250", "ISO-8859-5", "WINDOWS-1251", "KOI8-R",
+		"KOI8-U", "ISO-8859-7", "ISO-8859-9", "ISO-8859-8", "ISO-2022-JP",
+		"SHIFT_JIS", "EUC-JP", "EUC-KR", "GB2312", "GBK", "GB18030", "BIG5",
+		"UTF-16", "UTF-7",
+	};
+	static char *text;
+	if (text == NULL) {
+		struct buf b = BUF_INIT;
+		buf_append_str(&b, "[BADCHARSET (");
+		for (size_t i = 0, n = 0; i < N_ELEMENTS(common); i++) {
+			if (strcasecmp(common[i], "US-ASCII") != 0 &&
+			    !mail_charset_is_known(common[i]))
+				continue;
+			buf_appendf(&b, "%s%s", n++ > 0 ? " " : "", common[i]);
+		}
+		buf_append_str(&b, ")] Unsupported charset");
+		text = buf_steal(&b);
+	}
+	return text;
+}
+
 int imap_search_parse(const struct imap_arg *args, size_t n, const char *charset,
 		      struct imap_search *search_r, const char **error_r, bool *badcharset_r)
 {

@@ -87,6 +87,11 @@ struct imap_search {
 int imap_search_parse(const struct imap_arg *args, size_t n, const char *charset,
 		      struct imap_search *search_r, const char **error_r, bool *badcharset_r);
 void imap_search_free(struct imap_search *search);
+/* The NO text for an unsupported CHARSET: "[BADCHARSET (...)]
+ * Unsupported charset", listing the common charsets this system's
+ * iconv converts (RFC 9051 7.1: the list names supported charsets; any
+ * other iconv knows works too). Built once per process. */
+const char *imap_search_badcharset(void);
 
 /* Resolves '*' in the sets once search->count and max_uid are set. */
 void imap_search_prepare(struct imap_search *search);

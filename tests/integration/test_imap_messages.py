@@ -274,6 +274,12 @@ def test_search(srv, m):
         m.search(None, "BOGUSKEY")
     typ, data = m.search("KOI8-X-NOPE", "ALL")
     assert typ == "NO" and b"BADCHARSET" in data[0]
+    # It lists charsets that work, not only the two every server has.
+    listed = re.search(rb"\[BADCHARSET \(([^)]*)\)\]", data[0]).group(1).split()
+    assert b"US-ASCII" in listed and b"UTF-8" in listed and b"ISO-8859-1" in listed
+    for cs in listed:
+        if cs != b"US-ASCII":
+            assert m.search(cs.decode(), "ALL")[0] == "OK", cs
     # ESEARCH and SEARCHRES.
     typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "ALL")
     es = m.untagged_responses.pop("ESEARCH")[0]
