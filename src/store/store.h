@@ -17,6 +17,9 @@
  *   store_lock.h     the exclusive POP3 maildrop lock
  *   store_rebuild.h  rebuild the index from the Maildir
  *   store_hcache.h   the header cache and its background fill
+ *   store_crlf.h     files with bare LFs made CRLF when first found
+ *   store_dovecot.h  Dovecot's dovecot-uidlist and subscriptions files
+ * (the last two, like store_special.c, internal to the store).
  */
 #ifndef CORREU_STORE_H
 #define CORREU_STORE_H

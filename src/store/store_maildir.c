@@ -78,6 +78,12 @@ bool store_maildir_name_parse(const char *name, struct store_maildir_name *r)
 				r->size = v;
 				r->has_size = true;
 			}
+		} else if (end - p >= 2 && p[0] == 'W' && p[1] == '=') {
+			uint64_t v;
+			if (parse_field_num(p + 2, end, UINT64_MAX, &v)) {
+				r->vsize = v;
+				r->has_vsize = true;
+			}
 		} else if (end - p >= 2 && p[0] == 'U' && p[1] == '=') {
 			uint64_t v;
 			if (parse_field_num(p + 2, end, UINT32_MAX, &v) && v > 0) {
@@ -110,25 +116,39 @@ void store_maildir_name_build(struct buf *out, const char *base, size_t base_len
 			buf_append_char(out, (char)('a' + i));
 }
 
-void store_maildir_base_with_uid(struct buf *out, const struct store_maildir_name *n,
-				 uint32_t uid)
+/* Appends the base without its fields named by the letters in drop
+ * ("U" drops ",U=..."). */
+static void base_without(struct buf *out, const struct store_maildir_name *n, const char *drop)
 {
 	const char *p = n->base, *end = n->base + n->base_len;
-	/* Copy every field except an old U=. */
 	const char *comma = memchr(p, ',', n->base_len);
 	if (comma == NULL) {
 		buf_append(out, p, n->base_len);
-	} else {
-		buf_append(out, p, (size_t)(comma - p));
-		while (comma != NULL && comma < end) {
-			const char *next = memchr(comma + 1, ',', (size_t)(end - comma - 1));
-			const char *fend = next != NULL ? next : end;
-			if (!(fend - comma >= 3 && comma[1] == 'U' && comma[2] == '='))
-				buf_append(out, comma, (size_t)(fend - comma));
-			comma = next;
-		}
+		return;
 	}
+	buf_append(out, p, (size_t)(comma - p));
+	while (comma != NULL && comma < end) {
+		const char *next = memchr(comma + 1, ',', (size_t)(end - comma - 1));
+		const char *fend = next != NULL ? next : end;
+		if (!(fend - comma >= 3 && comma[1] != '\0' && strchr(drop, comma[1]) != NULL &&
+		      comma[2] == '='))
+			buf_append(out, comma, (size_t)(fend - comma));
+		comma = next;
+	}
+}
+
+void store_maildir_base_with_uid(struct buf *out, const struct store_maildir_name *n,
+				 uint32_t uid)
+{
+	base_without(out, n, "U");
 	buf_appendf(out, ",U=%u", uid);
+}
+
+void store_maildir_base_with_size(struct buf *out, const struct store_maildir_name *n,
+				  uint64_t size)
+{
+	base_without(out, n, "SW");
+	buf_appendf(out, ",S=%llu,W=%llu", (unsigned long long)size, (unsigned long long)size);
 }
 
 void store_maildir_emailid(const char *unique, size_t len, char out[26])

@@ -39,9 +39,11 @@ struct store_maildir_name {
 	uint32_t flags;		/* enum store_flag bits from the suffix */
 	uint32_t keywords;	/* bit i: letter 'a' + i in the suffix */
 	uint64_t size;		/* S= */
+	uint64_t vsize;		/* W= (the size with CRLF line ends) */
 	uint32_t uid;		/* U= */
 	bool has_info;		/* ":2," was present */
 	bool has_size;
+	bool has_vsize;
 	bool has_uid;
 };
 
@@ -58,6 +60,10 @@ void store_maildir_name_build(struct buf *out, const char *base, size_t base_len
  * U= field), for a message stored under that UID. */
 void store_maildir_base_with_uid(struct buf *out, const struct store_maildir_name *n,
 				 uint32_t uid);
+/* Appends the base of a name with ",S=<size>,W=<size>" set (replacing
+ * existing S= and W= fields), for a file whose CRLF size is size. */
+void store_maildir_base_with_size(struct buf *out, const struct store_maildir_name *n,
+				  uint64_t size);
 
 /* Maildir letter <-> flag bits. Unknown letters give 0. */
 uint32_t store_maildir_flag_from_letter(char c);

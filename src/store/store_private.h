@@ -11,6 +11,7 @@
 #include "store_index.h"
 
 struct store_watch;
+struct store_uidlist;
 
 struct store_user {
 	struct store_user *next;	/* the process's open users */
@@ -32,6 +33,8 @@ struct store_user {
 	bool changed;			/* we wrote: touch the notify file */
 	struct store_ckpt *ckpt;	/* WAL checkpoint running in the pool */
 	struct store_fill *fill;	/* header cache fill (store_hcache.c) */
+	struct store_crlf_job *crlf_job;	/* CRLF conversions (store_crlf.c) */
+	struct strv crlf_failed;	/* files that could not be converted */
 	uv_timer_t *linger;		/* set while open without sessions */
 };
 
@@ -45,6 +48,8 @@ struct store_mailbox {
 	bool full_rescan;		/* cur/ must be compared in full */
 	struct strv keywords;		/* bit i = keywords.v[i] */
 	int64_t keywords_version;	/* data_version they were read at */
+	/* Set by a rebuild only: Dovecot's UIDs for the folder's files. */
+	const struct store_uidlist *uidlist;
 };
 
 /* Records why the last call failed (kept on the user for the caller);
@@ -105,6 +110,11 @@ int store_msg_put_cache(struct store_index *idx, int64_t mailbox_id, uint32_t ui
 int store_mailbox_keywords_file_read(const char *dir, struct strv *names);
 /* Replaces a mailbox's keyword list (bit order) in the index. */
 int store_mailbox_set_keywords(struct store_mailbox *mb, const struct strv *names);
+
+/* Gives the account Drafts, Sent, Trash, Junk and Archive with their
+ * special uses, once per index (store_special.c): marks folders with
+ * usual names, creates the others. Holding the index lock. 0 or -1. */
+int store_special_folders(struct store_user *user);
 
 /* Frees the user's watch handles (store_watch.c). */
 void store_watch_user_free(struct store_user *user);

@@ -180,7 +180,9 @@ static int save_commit(struct store_save *save)
 	}
 	const char *base = strrchr(save->tmp_path, '/') + 1;
 	struct buf name = BUF_INIT;
-	buf_appendf(&name, "%s,S=%llu,U=%u", base, (unsigned long long)save->size, uid);
+	/* W= too: the file is CRLF, so a rebuild need not read it. */
+	buf_appendf(&name, "%s,S=%llu,W=%llu,U=%u", base, (unsigned long long)save->size,
+		    (unsigned long long)save->size, uid);
 	struct buf fname = BUF_INIT;
 	store_maildir_name_build(&fname, name.data, name.len, save->flags & STORE_FLAGS_ALL, kw);
 	buf_free(&name);

@@ -7,10 +7,14 @@
  * are untrusted. */
 #include "store_private.h"
 #include "store_maildir.h"
+#include "store_crlf.h"
+#include "store_dovecot.h"
+#include "fsutil.h"
 #include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +71,10 @@ struct sync_ctx {
 	bool changed;
 	bool trust_uids;	/* rebuild: U= values are the truth */
 	bool adopted;		/* new messages: their header caches to fill */
+	bool converted;		/* a file was made CRLF here: fsync new/, cur/ */
 	uint64_t known_kw;	/* keyword letters the mailbox has names for */
-	struct buf path, path2, name;
+	struct strv to_convert;	/* "new/x": for the thread pool */
+	struct buf path, path2, name, conv;
 };
 
 static uint64_t sync_modseq(struct sync_ctx *ctx)
@@ -82,12 +88,20 @@ static uint64_t sync_modseq(struct sync_ctx *ctx)
 static uint32_t sync_new_uid(struct sync_ctx *ctx, const struct store_maildir_name *n)
 {
 	uint32_t uid = ctx->uidnext;
-	if (n->has_uid && (n->uid >= ctx->uidnext || ctx->trust_uids)) {
+	uint32_t claim = n->has_uid ? n->uid : 0;
+	if (ctx->trust_uids && ctx->mb->uidlist != NULL) {
+		/* A rebuild of a folder Dovecot kept: its UIDs, which the
+		 * clients know, before any U= (Dovecot writes none). */
+		uint32_t d = store_uidlist_lookup(ctx->mb->uidlist, n->base, n->unique_len);
+		if (d != 0)
+			claim = d;
+	}
+	if (claim != 0 && (claim >= ctx->uidnext || ctx->trust_uids)) {
 		struct store_msg m;
 		/* A duplicate U= (a file copied by hand) gets a new UID. */
-		int r = store_msg_get(ctx->mb, n->uid, &m);
+		int r = store_msg_get(ctx->mb, claim, &m);
 		if (r == 0)
-			uid = n->uid;
+			uid = claim;
 		else if (r > 0)
 			sqlite3_reset(store_index_stmt(ctx->idx, STMT_MSG_GET));
 	}
@@ -119,6 +133,70 @@ static int insert_row(struct sync_ctx *ctx, uint32_t uid, const char *name, uint
 	return store_index_exec_stmt(ctx->idx, s);
 }
 
+/* Files up to this size whose names do not prove them CRLF are read on
+ * the loop (one read, usually from the page cache): a CRLF one is taken
+ * at once, one with bare LFs goes to the thread pool. */
+#define CHECK_ON_LOOP (128 * 1024)
+
+/* A file whose name does not prove it CRLF (store_crlf.h). 0: take it
+ * (ctx->conv then holds its name in subdir, st and n describe it), 2:
+ * take it as it is (its conversion failed), 1: not now (converted later,
+ * or gone). */
+static int crlf_prepare(struct sync_ctx *ctx, const char *subdir, const char *fname,
+			struct store_maildir_name *n, struct stat *st)
+{
+	struct store_mailbox *mb = ctx->mb;
+	buf_reset(&ctx->conv);
+	if (store_crlf_failed(mb, subdir, fname)) {
+		buf_append_str(&ctx->conv, fname);
+		return 2;
+	}
+	if (mb->user->loop == NULL) {
+		/* Rebuilds and commands may block: convert now. */
+		const char *error;
+		int r = store_crlf_file(mb->path, subdir, fname, &ctx->conv, &error);
+		if (r == 1)
+			return 1;
+		if (r < 0) {
+			log_error("store %s: cannot convert %s to CRLF line ends (%s); taking "
+				  "it as it is", mb->user->address, mb->path, error);
+			buf_reset(&ctx->conv);
+			buf_append_str(&ctx->conv, fname);
+			return 2;
+		}
+		ctx->converted = true;
+		buf_reset(&ctx->path);
+		buf_appendf(&ctx->path, "%s/%s/%s", mb->path, subdir, ctx->conv.data);
+		if (stat(ctx->path.data, st) < 0 || !store_maildir_name_parse(ctx->conv.data, n))
+			return 1;
+		return 0;
+	}
+	int r = 0;
+	if ((uint64_t)st->st_size <= CHECK_ON_LOOP) {
+		int fd = open(ctx->path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return 1;
+		/* The file read is the one described (a conversion running
+		 * in the pool may have exchanged it since the stat). */
+		bool file = fstat(fd, st) == 0 && S_ISREG(st->st_mode);
+		if (file)
+			r = store_crlf_check_small(fd, (uint64_t)st->st_size, CHECK_ON_LOOP);
+		close(fd);
+		if (!file)
+			return 1;
+	}
+	if (r != 1) {
+		/* Bare LFs, too big to read here, or unreadable: the pool
+		 * converts it (or notes that it cannot). */
+		char *rel = x_asprintf("%s/%s", subdir, fname);
+		strv_push_owned(&ctx->to_convert, rel);
+		return 1;
+	}
+	/* CRLF already: the adoption's rename adds the size fields. */
+	buf_append_str(&ctx->conv, fname);
+	return 0;
+}
+
 /* A file found in new/ (from_new) or an unknown file in cur/: give it a
  * UID, rename it into cur/ under its UID name, index it. */
 static int adopt_file(struct sync_ctx *ctx, const char *subdir, const char *fname)
@@ -131,18 +209,36 @@ static int adopt_file(struct sync_ctx *ctx, const char *subdir, const char *fnam
 	buf_appendf(&ctx->path, "%s/%s/%s", ctx->mb->path, subdir, fname);
 	if (stat(ctx->path.data, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;	/* taken by another process, or junk */
+	bool fix_size = false;
+	if (!store_crlf_name_ok(&n, (uint64_t)st.st_size)) {
+		int r = crlf_prepare(ctx, subdir, fname, &n, &st);
+		if (r == 1)
+			return 0;
+		fname = ctx->conv.data;
+		/* Known to be CRLF now: say so in the name, so that a
+		 * rebuild need not read it again. */
+		fix_size = r == 0 && !store_crlf_name_ok(&n, (uint64_t)st.st_size);
+	}
 	uint32_t uid = sync_new_uid(ctx, &n);
 	if (uid == 0)
 		return store_fail(ctx->mb->user, STORE_ERR_LIMIT, "UIDs exhausted");
-	buf_reset(&ctx->name);
-	store_maildir_base_with_uid(&ctx->name, &n, uid);
 	struct buf base = BUF_INIT;
+	struct store_maildir_name n2;
+	buf_reset(&ctx->name);
+	if (fix_size) {
+		store_maildir_base_with_size(&base, &n, (uint64_t)st.st_size);
+		fix_size = store_maildir_name_parse(base.data, &n2);
+	}
+	store_maildir_base_with_uid(&ctx->name, fix_size ? &n2 : &n, uid);
+	buf_reset(&base);
 	buf_append(&base, ctx->name.data, ctx->name.len);
 	buf_reset(&ctx->name);
 	/* Keyword letters (Dovecot's a-z) without a name are dropped. */
 	uint64_t kw = n.keywords & ctx->known_kw;
 	store_maildir_name_build(&ctx->name, base.data, base.len, n.flags, kw);
 	buf_free(&base);
+	buf_reset(&ctx->path);
+	buf_appendf(&ctx->path, "%s/%s/%s", ctx->mb->path, subdir, fname);
 	if (strcmp(subdir, "cur") != 0 || strcmp(fname, ctx->name.data) != 0) {
 		buf_reset(&ctx->path2);
 		buf_appendf(&ctx->path2, "%s/cur/%s", ctx->mb->path, ctx->name.data);
@@ -354,6 +450,8 @@ static int sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uid
 	buf_init(&ctx.path);
 	buf_init(&ctx.path2);
 	buf_init(&ctx.name);
+	buf_init(&ctx.conv);
+	strv_init(&ctx.to_convert);
 	s = store_index_stmt(idx, STMT_MB_BY_ID);
 	sqlite3_bind_int64(s, 1, mb->id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -388,6 +486,13 @@ static int sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uid
 	buf_free(&ctx.path);
 	buf_free(&ctx.path2);
 	buf_free(&ctx.name);
+	buf_free(&ctx.conv);
+	if (ret == 0 && ctx.converted) {
+		/* Files converted here (no loop): their names durable
+		 * before the index records them. */
+		(void)fsync_dir(newdir);
+		(void)fsync_dir(curdir);
+	}
 	if (ret < 0) {
 		store_index_rollback(idx);
 	} else if (store_index_commit(idx) < 0) {
@@ -398,7 +503,9 @@ static int sync_full(struct store_mailbox *mb, bool force_rescan, bool trust_uid
 			store_user_changed(user);
 		if (ctx.adopted)
 			store_hcache_fill(mb);
+		store_crlf_queue(mb, &ctx.to_convert);
 	}
+	strv_free(&ctx.to_convert);
 out:
 	strv_free(&newfiles);
 	free(newdir);

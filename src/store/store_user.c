@@ -21,17 +21,6 @@
 
 static struct store_user *open_users;
 
-static const struct {
-	const char *name;
-	unsigned special;
-} default_folders[] = {
-	{ "Drafts", STORE_SPECIAL_DRAFTS },
-	{ "Sent", STORE_SPECIAL_SENT },
-	{ "Trash", STORE_SPECIAL_TRASH },
-	{ "Junk", STORE_SPECIAL_JUNK },
-	{ "Archive", STORE_SPECIAL_ARCHIVE },
-};
-
 int store_fail(struct store_user *user, enum store_error err, const char *fmt, ...)
 {
 	va_list ap;
@@ -157,6 +146,7 @@ static void user_free(struct store_user *u)
 	free(u->address);
 	free(u->maildir);
 	free(u->last_error_text);
+	strv_free(&u->crlf_failed);
 	free(u);
 }
 
@@ -216,7 +206,7 @@ static int user_prepare(struct store_user *u, const char **error_r)
 		}
 	}
 	if (fresh) {
-		/* A new account: INBOX plus the special-use folders. */
+		/* A new account: INBOX, then the special-use folders. */
 		if (store_mailbox_create(u, "INBOX", 0) < 0 &&
 		    u->last_error != STORE_ERR_EXISTS) {
 			*error_r = store_user_error_text(u);
@@ -224,14 +214,6 @@ static int user_prepare(struct store_user *u, const char **error_r)
 			goto out;
 		}
 		(void)store_subscribe(u, "INBOX", true);
-		for (size_t i = 0; i < N_ELEMENTS(default_folders); i++) {
-			if (store_mailbox_create(u, default_folders[i].name,
-						 default_folders[i].special) < 0 &&
-			    u->last_error != STORE_ERR_EXISTS)
-				log_warn("store %s: cannot create %s: %s", u->address,
-					 default_folders[i].name, store_user_error_text(u));
-			(void)store_subscribe(u, default_folders[i].name, true);
-		}
 	} else {
 		/* INBOX always exists. */
 		struct store_mailbox *mb;
@@ -240,6 +222,11 @@ static int user_prepare(struct store_user *u, const char **error_r)
 		else if (u->last_error == STORE_ERR_NONEXISTENT)
 			(void)store_mailbox_create(u, "INBOX", 0);
 	}
+	/* Once per index: made with it (or by the rebuild just done), or,
+	 * in an index from before, now. */
+	if (store_special_folders(u) < 0)
+		log_warn("store %s: the special-use folders: %s", u->address,
+			 store_user_error_text(u));
 	u->last_error = STORE_ERR_NONE;
 out:
 	if (ret < 0)

@@ -19,10 +19,11 @@ struct store_open_req;
 typedef void store_user_open_cb(struct store_user *user, const char *error, void *ctx);
 
 /* Opens the store of address whose Maildir++ root is maildir. A missing
- * Maildir is created with Drafts, Sent, Trash, Junk and Archive (SPECIAL-
- * USE, subscribed); a missing or damaged index is rebuilt (with a log
- * line). The slow part runs in the thread pool; cb runs from the loop,
- * never before this returns. quota_bytes 0 = no limit. */
+ * Maildir is created; a missing or damaged index is rebuilt (with a log
+ * line). Every index gets Drafts, Sent, Trash, Junk and Archive (SPECIAL-
+ * USE, subscribed) once, when it is made (store_special.c). The slow
+ * part runs in the thread pool; cb runs from the loop, never before
+ * this returns. quota_bytes 0 = no limit. */
 struct store_open_req *store_user_open(uv_loop_t *loop, const char *address,
 				       const char *maildir, uint64_t quota_bytes,
 				       store_user_open_cb *cb, void *ctx);

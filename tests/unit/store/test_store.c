@@ -283,7 +283,7 @@ static void test_append_copy_move(void **state)
 	assert_int_equal(m.itz, 120);
 	assert_int_equal(m.flags, STORE_FLAG_SEEN);
 	assert_int_equal(m.keywords, 1);
-	assert_non_null(strstr(m.name, ",S=19,U=1:2,S"));
+	assert_non_null(strstr(m.name, ",S=19,W=19,U=1:2,S"));
 	char dir[600];
 	snprintf(dir, sizeof(dir), "%s/.Sent/tmp", maildir);
 	assert_int_equal(count_files(dir), 0);
@@ -677,7 +677,10 @@ static void test_keywords_in_names(void **state)
 	/* Another tool sets a letter: the sync takes it. */
 	char from[700], to[700];
 	snprintf(from, sizeof(from), "%s/cur/%s", dir, m.name);
-	snprintf(to, sizeof(to), "%s/cur/1600000000.M1P1.dove,S=10,U=1:2,Sab", dir);
+	/* (The same base: the name correu gave it, with ",S=,W=" of its
+	 * size and its UID; only the flags change.) */
+	assert_non_null(strstr(m.name, "1600000000.M1P1.dove,S=15,W=15,U=1:2,S"));
+	snprintf(to, sizeof(to), "%s/cur/1600000000.M1P1.dove,S=15,W=15,U=1:2,Sab", dir);
 	assert_int_equal(rename(from, to), 0);
 	snprintf(p, sizeof(p), "%s/cur", dir);
 	struct timespec later[2] = { { time(NULL) + 5, 0 }, { time(NULL) + 5, 0 } };
