@@ -174,6 +174,30 @@ static void test_file(void **state)
 	assert_int_equal(store_crlf_file(folder, "cur", "x.host,S=6,W=6:2,F", &nn, &error), 0);
 	assert_string_equal(nn.data, "x.host,S=6,W=6:2,F");
 
+	/* What a crash between the steps leaves. After the exchange, before
+	 * the rename: the CRLF content under the old name, whose W= is its
+	 * size and S= is not: only renamed. Before the exchange: the
+	 * original and a stray copy in tmp/, which changes nothing. */
+	put("cur", "1795846240.M1P2.vm,S=4,W=6:2,S", "a\r\nb\r\n", 1600000002);
+	data = get("cur", "1795846240.M1P2.vm,S=4,W=6:2,S", &before);
+	free(data);
+	assert_int_equal(store_crlf_file(folder, "cur", "1795846240.M1P2.vm,S=4,W=6:2,S", &nn,
+					 &error), 0);
+	assert_string_equal(nn.data, "1795846240.M1P2.vm,S=6,W=6:2,S");
+	data = get("cur", nn.data, &st);
+	assert_string_equal(data, "a\r\nb\r\n");
+	free(data);
+	assert_int_equal(st.st_ino, before.st_ino);
+	put("tmp", "1795846241.M1P2.vm.77.0.crlf", "a\r\nb\r\n", 1);
+	put("cur", "1795846241.M1P2.vm,S=4,W=6", "a\nb\n", 1600000003);
+	assert_int_equal(store_crlf_file(folder, "cur", "1795846241.M1P2.vm,S=4,W=6", &nn, &error),
+			 0);
+	assert_string_equal(nn.data, "1795846241.M1P2.vm,S=6,W=6");
+	data = get("cur", nn.data, &st);
+	assert_string_equal(data, "a\r\nb\r\n");
+	free(data);
+	assert_true(exists("tmp", "1795846241.M1P2.vm.77.0.crlf"));
+
 	/* Gone, or not a file. */
 	assert_int_equal(store_crlf_file(folder, "cur", "missing.host", &nn, &error), 1);
 	char *d = x_asprintf("%s/cur/adir", folder);
