@@ -273,7 +273,7 @@ static void resolve_recipients(struct queue_attempt *a)
 				n_over += v != STORE_QUOTA_OK;
 				n_too_big += v == STORE_QUOTA_TOO_BIG;
 			}
-			if (n_over == res.local.n && res.remote.n == 0) {
+			if (n_over > 0 && n_over == res.local.n && res.remote.n == 0) {
 				set_over_quota(a, i, n_too_big == n_over);
 				break;
 			}

@@ -99,7 +99,7 @@ static void job_finish(struct quota_job *j)
 				 v == STORE_QUOTA_TOO_BIG ? ", message larger than the quota" : "",
 				 t->sender, j->rcpt.address);
 	}
-	if (n_over == j->res.local.n && j->res.remote.n == 0) {
+	if (n_over > 0 && n_over == j->res.local.n && j->res.remote.n == 0) {
 		/* Why not 552 for a full mailbox: the user can make room, so
 		 * it is a persistent transient condition (RFC 3463 X.2.2) that
 		 * the sender's queue should retry, not a bounce at once. */

@@ -99,6 +99,24 @@ def test_full_account_refused_other_recipient_accepted(make_server):
     c.close()
 
 
+def test_pipelined_replies_keep_their_order(make_server):
+    # The quota look-up makes RCPT wait for the thread pool; pipelined
+    # commands behind it are answered after it, in order.
+    srv = full_bob(make_server)
+    c = srv.raw()
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.test")[0] == 250
+    msg = message(300, "pipelined")
+    c.send(f"MAIL FROM:<{ALICE}>\r\nRCPT TO:<{BOB}>\r\nRCPT TO:<{ALICE}>\r\n"
+           f"RCPT TO:<{BOB}>\r\nDATA\r\n")
+    assert [c.reply()[0] for _ in range(5)] == [250, 452, 250, 452, 354]
+    c.send(msg + "\r\n.\r\nNOOP\r\n")
+    assert c.reply()[0] == 250
+    assert c.reply()[0] == 250
+    c.cmd("QUIT")
+    assert any(b"pipelined" in m for m in srv.wait_messages(ALICE, 1))
+
+
 def test_submission_to_full_local_user_refused_at_rcpt(make_server):
     srv = full_bob(make_server, settings={"auth_allow_plaintext": "yes"})
     with srv.smtp("submission") as s:
