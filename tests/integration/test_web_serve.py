@@ -247,3 +247,27 @@ def test_failed_login_waits_once(make_server):
     for took, more in lines:
         assert int(more) == 0, lines
     assert int(lines[-1][0]) >= 900, lines  # the server's third delay: 1 s
+
+
+def test_standalone_reload_keeps_sessions(make_server, tmp_path):
+    """SIGHUP to a standalone `correu web`: it re-reads its file and keeps
+    the sessions; a key only root may read cannot be re-read by the web
+    user, so the certificates stay those of the start (said in the log)."""
+    ca, cakey = make_ca(tmp_path)
+    chain, key, der = make_leaf(tmp_path, ca, cakey, "leaf")
+    srv = make_server(settings={"tls_cert": chain, "tls_key": key, "web_enabled": "no",
+                                "trusted_proxies": "127.0.0.1"}, hostname=NAME)
+    proc, web = start_web(srv, tmp_path, {"tls_cert": chain, "tls_key": key,
+                                          "syslog_facility": "local3"})
+    try:
+        client = web.web_client(cafile=ca, server_hostname=NAME)
+        assert client.login(ALICE, "alice-pw") == 200
+        with open(web.conf, "a") as f:
+            f.write("web_session_timeout = 45m\n")
+        proc.send_signal(signal.SIGHUP)
+        wlog = wait_log(web, "configuration reloaded; 1 session kept")
+        assert "certificates not reloaded" in wlog and "Permission denied" in wlog, wlog
+        assert client.get("/api/folders")[0] == 200
+        assert proc.poll() is None
+    finally:
+        assert stop_web(proc, web) == 0
