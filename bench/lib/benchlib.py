@@ -94,7 +94,8 @@ class Correu:
         self.base = free_port_base()
         self.conf = os.path.join(self.dir, "correu.conf")
         args = [CORREU, "init", self.dir, "--domain", "example.test", "--hostname",
-                "mail.example.test", "--port-base", str(self.base), "--listen", "127.0.0.1"]
+                "mail.example.test", "--port-base", str(self.base), "--listen", "127.0.0.1",
+                "--set", "dns_resolver=127.0.0.1@9"]  # never the machine's resolver
         for k, v in (settings or {}).items():
             args += ["--set", f"{k}={v}"]
         subprocess.run(args, check=True, capture_output=True)

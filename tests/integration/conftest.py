@@ -28,6 +28,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORREU = os.environ.get("CORREU_BIN", os.path.join(ROOT, "build", "correu"))
 DOMAIN = "example.test"
+NO_DNS = "127.0.0.1@9"
 HOSTNAME = "mail.example.test"
 PORT_OFFSETS = {
     "smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993,
@@ -84,7 +85,14 @@ class Server:
                 "--port-base", str(self.base), "--force"]
         for a in listen:
             args += ["--listen", a]
-        settings = dict({"workers": "2", "log_level": "debug"}, **(settings or {}))
+        # Every test instance names its resolver: nothing on loopback port 9
+        # answers, so a lookup fails at once (temporary failure) and no
+        # query ever reaches the machine's resolver. Tests that need DNS
+        # pass their own (--dns or dns_resolver).
+        defaults = {"workers": "2", "log_level": "debug"}
+        if "--dns" not in init_args:
+            defaults["dns_resolver"] = NO_DNS
+        settings = dict(defaults, **(settings or {}))
         for k, v in settings.items():
             args += ["--set", f"{k}={v}"]
         args += list(init_args)

@@ -179,6 +179,8 @@ smtpd_sasl_path = {run}/auth-postfix
 maillog_file = {pfdir}/maillog
 maillog_file_prefixes = /tmp
 smtputf8_enable = yes
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
 biff = no
 alias_maps =
 alias_database =
@@ -264,7 +266,8 @@ def start_correu(d, settings=None):
     base = free_port_base()
     sets = {"workers": "1", "log_level": os.environ.get("WEB_LOG_LEVEL", "info"),
             "web_static_dir": os.path.join(os.path.dirname(os.path.dirname(HERE)), "web"),
-            "max_connections": "2000"}
+            "max_connections": "2000",
+            "dns_resolver": "127.0.0.1@9"}  # never the machine's resolver
     sets.update(settings or {})
     args = [correu, "init", d, "--domain", "example.test", "--hostname", "mail.example.test",
             "--port-base", str(base), "--listen", "127.0.0.1", "--force"]
