@@ -336,7 +336,7 @@ void queue_pickup_reply_fail(struct buf *out, int code, const char *text)
 	if (code < 1 || code > 255)
 		code = QUEUE_PICKUP_EX_SOFTWARE;
 	buf_appendf(out, "fail %d ", code);
-	size_t max = QUEUE_PICKUP_MAX_REPLY - 16;
+	size_t max = QUEUE_PICKUP_MAX_REPLY - 16;	/* as the parser takes */
 	for (size_t i = 0; text[i] != '\0' && i < max; i++) {
 		unsigned char c = (unsigned char)text[i];
 		buf_append_char(out, c < ' ' || c == 0x7f ? '?' : (char)c);
@@ -372,7 +372,9 @@ int queue_pickup_reply_parse(const char *line, size_t len, int *code_r, char **t
 	if (i < len)
 		i++;
 	/* What queue_pickup_reply_fail() writes: no controls (the text ends
-	 * up on a terminal). */
+	 * up on a terminal), and no longer than it cuts the text. */
+	if (len - i > QUEUE_PICKUP_MAX_REPLY - 16)
+		return -1;
 	for (size_t j = i; j < len; j++)
 		if ((unsigned char)line[j] < ' ' || line[j] == 0x7f)
 			return -1;

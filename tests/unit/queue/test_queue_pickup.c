@@ -307,6 +307,13 @@ static void test_replies(void **state)
 	assert_int_equal(code, 70);
 	free(text);
 	buf_free(&b);
+	/* A reply with a text longer than the writer makes is refused, so
+	 * what parses is what the writer writes again (found by fuzz_pickup). */
+	char longer[QUEUE_PICKUP_MAX_REPLY];
+	memcpy(longer, "fail 75 ", 8);
+	memset(longer + 8, 'y', sizeof(longer) - 9);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_int_equal(queue_pickup_reply_parse(longer, strlen(longer), &code, &text), -1);
 	static const char *const bad[] = { "", "ok", "ok ", "ok a-b", "fail", "fail x",
 					   "fail 0 x", "fail 256 x", "fail 7500", "fail 75x",
 					   "oops 1", "ok a\nb", "fail 75 \x1b[31m" };
