@@ -127,6 +127,8 @@ static void child_main(struct child *c, int ctl_fd)
 		status = worker_run(M.cfg, M.tls, &M.listeners, M.limits, c->index);
 		break;
 	}
+	free(https);
+	free(http);
 	exit(status);
 }
 
