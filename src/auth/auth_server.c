@@ -4,6 +4,7 @@
  * Runs in the auth process (unprivileged; the only reader of passwd.db).
  * Reads lines from workers (untrusted) and hands them to auth_proto.c. */
 #include "auth_server.h"
+#include "stopsig.h"
 #include "auth_server_private.h"
 #include "auth_db.h"
 #include "auth_passwd.h"
@@ -317,6 +318,7 @@ int auth_server_run(const struct config *cfg)
 	uv_signal_start(&srv.sig_term, on_stop, SIGTERM);
 	uv_signal_start(&srv.sig_int, on_stop, SIGINT);
 	uv_signal_start(&srv.sig_hup, on_sighup, SIGHUP);
+	stopsig_release();
 	log_info("listening on %s", srv.socket_path);
 	uv_run(&srv.loop, UV_RUN_DEFAULT);
 	status = 0;

@@ -6,6 +6,7 @@
  * the same user (parsed strictly: a verb and a queue id); local users'
  * submissions arrive through queue_pickup_server.c. */
 #include "queue_process.h"
+#include "stopsig.h"
 #include "delivery_dest.h"
 #include "dns.h"
 #include "log.h"
@@ -875,6 +876,7 @@ int queue_process_run(const struct config *cfg_in, long web_uid, long auth_uid)
 	uv_signal_start(&Q.sigint, sigterm_cb, SIGINT);
 	uv_signal_init(Q.loop, &Q.sighup);
 	uv_signal_start(&Q.sighup, sighup_cb, SIGHUP);
+	stopsig_release();
 	scan_queue();
 	log_info("ready (outbound port %u, resolver %s)", (unsigned)Q.cfg->smtp_out_port,
 		 Q.cfg->dns_resolver[0] != '\0' ? Q.cfg->dns_resolver : "system");

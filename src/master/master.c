@@ -5,6 +5,7 @@
  * file. Signals are taken synchronously (sigtimedwait);
  * children start with a clean signal state and their own libuv loop. */
 #include "master.h"
+#include "stopsig.h"
 #include "auth_proxy.h"
 #include "auth_server.h"
 #include "connlimit.h"
@@ -52,6 +53,9 @@ struct child {
 	time_t restart_at;	/* when to start again, 0 = not scheduled */
 	unsigned fast_deaths;
 	bool retiring;		/* old generation: do not restart */
+	bool stop_sent;		/* SIGTERM sent to this pid: not again (a
+				 * second one could land after the child closed
+				 * its handler, and kill it mid-exit) */
 	int ctl_fd;		/* web: our end of its reload socket, or -1 */
 };
 
@@ -79,12 +83,13 @@ static unsigned worker_count(const struct config *cfg)
 
 static void child_main(struct child *c, int ctl_fd)
 {
-	sigset_t none;
-	sigemptyset(&none);
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	for (size_t i = 0; i < N_ELEMENTS(sigs); i++)
 		signal(sigs[i], SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A stop or reload sent before the child's loop watches for it
+	 * stays pending (the role calls stopsig_release()), instead of
+	 * killing it with the default action. */
+	stopsig_hold();
 
 	char name[32];
 	if (c->role == ROLE_WORKER)
@@ -160,6 +165,7 @@ static void child_start(struct child *c)
 		close(sv[1]);
 	c->ctl_fd = sv[0];
 	c->pid = pid;
+	c->stop_sent = false;
 	c->started = time(NULL);
 	c->restart_at = 0;
 }
@@ -270,11 +276,25 @@ static void reap(void)
 	}
 }
 
+static void child_stop(struct child *c)
+{
+	if (c->pid > 0 && !c->stop_sent) {
+		kill(c->pid, SIGTERM);
+		c->stop_sent = true;
+	}
+}
+
 static void signal_children(int sig, bool include_retiring)
 {
-	for (size_t i = 0; i < M.n_children; i++)
-		if (M.children[i].pid > 0 && (include_retiring || !M.children[i].retiring))
-			kill(M.children[i].pid, sig);
+	for (size_t i = 0; i < M.n_children; i++) {
+		struct child *c = &M.children[i];
+		if (c->pid <= 0 || (!include_retiring && c->retiring))
+			continue;
+		if (sig == SIGTERM)
+			child_stop(c);
+		else
+			kill(c->pid, sig);
+	}
 }
 
 static bool any_running(void)
@@ -325,7 +345,7 @@ static void reload_web(struct child *c, const struct config *old)
 	else
 		log_warn("web: cannot hand over the reload (%s); restarting it",
 			 error != NULL ? error : "no reload socket");
-	kill(c->pid, SIGTERM);
+	child_stop(c);
 }
 
 static void reload(void)
@@ -404,11 +424,11 @@ static void reload(void)
 		if (c->role == ROLE_AUTH)
 			kill(c->pid, SIGHUP);
 		else if (c->role == ROLE_QUEUE)
-			kill(c->pid, SIGTERM);
+			child_stop(c);
 		else if (c->role == ROLE_WEB && !c->retiring)
 			reload_web(c, old);
 		else if (c->role == ROLE_WEB)
-			kill(c->pid, SIGTERM);
+			child_stop(c);
 	}
 	cfg_free(&old);
 	if (!have_web && web_wanted(M.cfg))

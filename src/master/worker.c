@@ -3,6 +3,7 @@
  * Runs unprivileged and sandboxed; parses no input itself (the
  * services do). */
 #include "worker.h"
+#include "stopsig.h"
 #include "auth_client.h"
 #include "auth_db.h"
 #include "log.h"
@@ -289,6 +290,10 @@ int worker_run(const struct config *cfg, struct tls_server *tls,
 	uv_signal_start(&worker.sig_int, signal_cb, SIGINT);
 	uv_signal_init(worker.loop, &worker.sig_usr1);
 	uv_signal_start(&worker.sig_usr1, signal_cb, SIGUSR1);
+	/* Reloads reach workers through the master, not SIGHUP: a stray
+	 * one (pkill -HUP correu) must not end the worker. */
+	signal(SIGHUP, SIG_IGN);
+	stopsig_release();
 	log_info("worker %u ready: %zu listeners", index, worker.n_listeners);
 	uv_run(worker.loop, UV_RUN_DEFAULT);
 	log_info("worker %u exiting", index);

@@ -3,6 +3,7 @@
  * the settings derived from the configuration. Runs in the web process
  * (the master's "web" child or `correu web`). */
 #include "web.h"
+#include "stopsig.h"
 #include "web_private.h"
 #include "auth_throttle.h"
 #include "log.h"
@@ -143,6 +144,7 @@ int web_run(const struct config *cfg, struct tls_server *tls, const int *https_f
 	uv_signal_start(&w.sig_term, on_stop, SIGTERM);
 	uv_signal_start(&w.sig_int, on_stop, SIGINT);
 	uv_signal_start(&w.sig_hup, on_hup, SIGHUP);
+	stopsig_release();
 	uv_timer_init(w.loop, &w.sweep);
 	w.sweep.data = &w;
 	uv_timer_start(&w.sweep, on_sweep, SWEEP_MS, SWEEP_MS);

@@ -144,6 +144,29 @@ def test_reload_keeps_sessions(make_server):
     assert srv.raw().reply()[0] == 220
 
 
+def test_reload_storm_kills_nothing(make_server):
+    """Reloads in quick succession: the queue process restarted by one is
+    stopped by the next, maybe before its loop watches SIGTERM. Its stop
+    and reload signals stay pending until then (stopsig.h), so no child
+    dies of a signal and stray HUPs sent to every correu process (pkill
+    -HUP correu) end no worker."""
+    srv = make_server()
+    for _ in range(8):
+        srv.reload()
+        time.sleep(0.05)
+    for pid in srv.pids()[1:]:
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
+    time.sleep(2)
+    with srv.smtp() as c:
+        assert c.noop()[0] == 250
+    log = srv.read_log()
+    assert "killed by signal" not in log, [l for l in log.splitlines() if "killed" in l]
+    assert srv.proc.poll() is None
+
+
 def test_sigterm_clean_exit(make_server):
     srv = make_server()
     pids = srv.pids()
