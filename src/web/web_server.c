@@ -452,7 +452,8 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 			return;
 		}
 		struct web *w = l->w;
-		if (w->stopping || w->n_conns >= w->cfg->max_connections + REFUSED_SLACK) {
+		uint64_t max = w->cfg->max_connections;	/* 0 = no limit */
+		if (w->stopping || (max > 0 && w->n_conns >= max + REFUSED_SLACK)) {
 			close(fd);
 			continue;
 		}
@@ -480,7 +481,7 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		uint64_t same_ip = 0;
 		for (struct web_http_conn *o = all_conns; o != NULL; o = o->next)
 			same_ip += !o->refused && strcmp(conn_peer_ip(o->conn), ip) == 0;
-		if (w->n_conns > w->cfg->max_connections ||
+		if ((max > 0 && w->n_conns > max) ||
 		    (w->cfg->max_connections_per_ip > 0 &&
 		     same_ip > w->cfg->max_connections_per_ip)) {
 			log_info("%s: too many connections; answering 503", ip);

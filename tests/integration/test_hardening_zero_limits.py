@@ -96,6 +96,9 @@ def test_zero_is_no_limit(make_server):
     assert f.readline().startswith(b"+OK")
     sock.close()
 
+    # The webmail's HTTPS listener (it refused every connection).
+    assert srv.web_login(ALICE, "alice-pw") == 200
+
 
 def test_zero_refused_where_no_limit_is_harmful(make_server):
     srv = make_server(start=False)
