@@ -182,6 +182,34 @@ class Server:
         return WebClient(self.host, self.ports["https"], cafile or self.cert, server_hostname,
                          source)
 
+    def start_web(self, timeout=20):
+        """Runs a standalone `correu web` with this configuration (its
+        log goes to serve.log) and waits for its HTTPS port."""
+        self.weblog = open(self.logpath, "a")
+        self.webproc = subprocess.Popen([self.bin, "-c", self.conf, "web"], stdout=self.weblog,
+                                        stderr=subprocess.STDOUT, env=sanitizer_env())
+        deadline = time.time() + timeout
+        while True:
+            assert self.webproc.poll() is None, self.read_log()[-3000:]
+            try:
+                socket.create_connection((self.host, self.ports["https"]), timeout=1).close()
+                return self.webproc
+            except OSError:
+                assert time.time() < deadline, self.read_log()[-3000:]
+                time.sleep(0.1)
+
+    def stop_web(self):
+        """SIGTERM to the standalone `correu web`; its exit status."""
+        proc, self.webproc = self.webproc, None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        self.weblog.close()
+        return rc
+
     def reload(self):
         self.proc.send_signal(signal.SIGHUP)
 

@@ -6,12 +6,10 @@ logins count against that browser and not against every webmail user,
 and its connections pass max_connections_per_ip. Nobody else's ID is
 believed. The proxy is played by a client socket bound to 127.0.0.2
 (anyone else: 127.0.0.3), then by a real standalone `correu web`."""
-import signal
 import socket
-import subprocess
 import time
 
-from conftest import CORREU, DOMAIN, Server, pick_port_base, sanitizer_env
+from conftest import DOMAIN, Server, pick_port_base
 
 ALICE = "alice@" + DOMAIN
 BOB = "bob@" + DOMAIN
@@ -173,33 +171,13 @@ def test_trusted_proxies_reload(make_server):
 
 
 def start_web(srv, throttle):
-    """A standalone `correu web` in front of srv: (process, Server)."""
+    """A standalone `correu web` in front of srv, started: its Server."""
     web = Server(port_base=pick_port_base(), settings=dict(
         throttle, web_imap_host="127.0.0.1", web_imap_port=str(srv.ports["imaps"]),
         web_smtp_host="127.0.0.1", web_smtp_port=str(srv.ports["submissions"]),
         web_ca_file=srv.cert))
-    web.weblog = open(web.logpath, "a")
-    proc = subprocess.Popen([CORREU, "-c", web.conf, "web"], stdout=web.weblog, stderr=subprocess.STDOUT,
-                            env=sanitizer_env())
-    port = web.ports["https"]
-    deadline = time.time() + 20
-    while True:
-        assert proc.poll() is None, web.read_log()[-3000:]
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, web
-        except OSError:
-            assert time.time() < deadline, web.read_log()[-3000:]
-            time.sleep(0.1)
-
-
-def stop_web(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    web.start_web()
+    return web
 
 
 def test_standalone_web_names_the_browser(make_server):
@@ -209,7 +187,7 @@ def test_standalone_web_names_the_browser(make_server):
     browser blocked every webmail login at the mail server."""
     srv = make_server(users=(ALICE, BOB),
                       settings=dict(THROTTLE, web_enabled="no", trusted_proxies="127.0.0.1"))
-    proc, web = start_web(srv, THROTTLE)
+    web = start_web(srv, THROTTLE)
     try:
         for i in range(3):
             assert web.web_login(f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
@@ -222,8 +200,7 @@ def test_standalone_web_names_the_browser(make_server):
         assert f"logged in {BOB} from 127.0.0.6 via 127.0.0.1" in slog
         assert "x-correu-proxy" not in slog  # it has no token to send
     finally:
-        stop_web(proc)
-        web.weblog.close()
+        web.stop_web()
         web.cleanup()
     assert "killed by signal" not in srv.read_log()
 
@@ -234,7 +211,7 @@ def test_standalone_web_reports_a_server_block(make_server):
     not as a wrong password, and not counted again by the webmail."""
     srv = make_server(users=(ALICE,),
                       settings=dict(THROTTLE, web_enabled="no", trusted_proxies="127.0.0.1"))
-    proc, web = start_web(srv, {"auth_fail_block_after": "10", "auth_fail_delay_max": "0"})
+    web = start_web(srv, {"auth_fail_block_after": "10", "auth_fail_delay_max": "0"})
     try:
         for i in range(3):
             assert web.web_login(f"nobody{i}@{DOMAIN}", "guess", "127.0.0.5") == 401
@@ -242,6 +219,5 @@ def test_standalone_web_reports_a_server_block(make_server):
         assert web.web_login(ALICE, "alice-pw", "127.0.0.6") == 200
         assert "refused for now" in web.read_log()
     finally:
-        stop_web(proc)
-        web.weblog.close()
+        web.stop_web()
         web.cleanup()

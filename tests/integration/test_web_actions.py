@@ -8,16 +8,13 @@ With UIDPLUS (but no MOVE) it expunges exactly its own UIDs."""
 import email.utils
 import imaplib
 import re
-import signal
 import socket
 import ssl
-import subprocess
 import threading
-import time
 
 import pytest
 
-from conftest import CORREU, DOMAIN, Server, pick_port_base, sanitizer_env
+from conftest import DOMAIN, Server, pick_port_base
 
 ALICE = "alice@" + DOMAIN
 
@@ -108,22 +105,13 @@ class CapRelay:
 
 
 def start_web(srv, relay):
+    """A standalone `correu web` whose IMAP goes through relay: its Server."""
     web = Server(port_base=pick_port_base(), settings={
         "web_imap_host": "127.0.0.1", "web_imap_port": str(relay.port),
         "web_smtp_host": "127.0.0.1", "web_smtp_port": str(srv.ports["submissions"]),
         "web_ca_file": srv.cert})
-    web.weblog = open(web.logpath, "a")
-    proc = subprocess.Popen([CORREU, "-c", web.conf, "web"], stdout=web.weblog,
-                            stderr=subprocess.STDOUT, env=sanitizer_env())
-    deadline = time.time() + 20
-    while True:
-        assert proc.poll() is None, web.read_log()[-3000:]
-        try:
-            socket.create_connection(("127.0.0.1", web.ports["https"]), timeout=1).close()
-            return proc, web
-        except OSError:
-            assert time.time() < deadline, web.read_log()[-3000:]
-            time.sleep(0.1)
+    web.start_web()
+    return web
 
 
 def message(subject):
@@ -160,7 +148,7 @@ def test_moves_without_move_or_uidplus(make_server, strip):
     # Another client's deletion, not expunged yet.
     m.uid("STORE", str(uids["theirs"]), "+FLAGS", r"(\Deleted)")
     relay = CapRelay(srv, strip)
-    proc, web = start_web(srv, relay)
+    web = start_web(srv, relay)
     try:
         client = web.web_client()
         assert client.login(ALICE, "alice-pw") == 200
@@ -178,9 +166,7 @@ def test_moves_without_move_or_uidplus(make_server, strip):
         inbox = uid_flags(m, "INBOX")
         archive = uid_flags(m, "Archive")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-        web.weblog.close()
+        assert web.stop_web() == 0
         web.cleanup()
         relay.close()
     m.logout()

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import CORREU, DOMAIN, Server, pick_port_base, sanitizer_env
+from conftest import DOMAIN, Server, pick_port_base
 
 ALICE = "alice@" + DOMAIN
 NAME = "mail.example.test"
@@ -117,33 +117,16 @@ def test_webmail_with_a_certificate_from_a_ca(make_server, tmp_path):
 
 
 def start_web(srv, tmp_path, settings):
-    """A standalone `correu web` with srv's settings and these: (process,
-    its Server directory)."""
+    """A standalone `correu web` with srv's settings and these, started:
+    (its process, its Server)."""
     web = Server(port_base=pick_port_base(), hostname=NAME, settings=dict(
         {"web_imap_port": str(srv.ports["imaps"]), "web_smtp_port": str(srv.ports["submissions"])},
         **settings))
-    web.weblog = open(web.logpath, "a")
-    proc = subprocess.Popen([CORREU, "-c", web.conf, "web"], stdout=web.weblog,
-                            stderr=subprocess.STDOUT, env=sanitizer_env())
-    deadline = time.time() + 20
-    while True:
-        assert proc.poll() is None, web.read_log()[-3000:]
-        try:
-            socket.create_connection(("127.0.0.1", web.ports["https"]), timeout=1).close()
-            return proc, web
-        except OSError:
-            assert time.time() < deadline, web.read_log()[-3000:]
-            time.sleep(0.1)
+    return web.start_web(), web
 
 
 def stop_web(proc, web):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
-    web.weblog.close()
+    rc = web.stop_web()
     web.cleanup()
     return rc
 
