@@ -89,7 +89,7 @@ def count_files(*dirs):
 
 class Correu:
     def __init__(self, users=("bench@example.test",), password="bench-pw", settings=None):
-        self.dir = tempfile.mkdtemp(prefix="correu-bench-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix="correu-bench-", dir=os.environ.get("BENCH_DIR", "/tmp"))
         os.chmod(self.dir, 0o755)
         self.base = free_port_base()
         self.conf = os.path.join(self.dir, "correu.conf")
@@ -133,7 +133,7 @@ class Postfix:
     """A private Postfix with virtual Maildir delivery for example.test."""
 
     def __init__(self, users=("bench@example.test",), port=None, extra_main=""):
-        self.dir = tempfile.mkdtemp(prefix="postfix-bench-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix="postfix-bench-", dir=os.environ.get("BENCH_DIR", "/tmp"))
         os.chmod(self.dir, 0o755)
         self.port = port or free_port_base() + 25
         self.conf_dir = os.path.join(self.dir, "etc")
@@ -166,7 +166,7 @@ virtual_mailbox_maps = texthash:{self.conf_dir}/vmailbox
 virtual_uid_maps = static:{pf.pw_uid}
 virtual_gid_maps = static:{pf.pw_gid}
 maillog_file = {self.dir}/maillog
-maillog_file_prefixes = /tmp
+maillog_file_prefixes = {os.path.dirname(self.dir)}
 smtputf8_enable = yes
 biff = no
 alias_maps =
