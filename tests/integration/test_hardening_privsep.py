@@ -151,7 +151,7 @@ def test_not_dumpable(srv):
             assert os.stat(f"/proc/{pid}/mem").st_uid == 0, pid
     finally:
         if s is not srv:
-            s.stop()
+            s.cleanup()
 
 
 def test_who_can_open_what(srv):
