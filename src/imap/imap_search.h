@@ -134,4 +134,16 @@ int imap_search_start(struct imap_session *s, struct imap_search *search,
 /* The session went away: cb will not be called. */
 void imap_search_job_cancel(struct imap_search_job *job);
 
+/* For jobs over the selected mailbox (search and sort): binds the
+ * program to the session's view ($, message count, time) and prepares
+ * it; before the thread pool reads it, imap_search_own_saved() gives it
+ * a private copy of the saved result; imap_search_row_copy() makes a
+ * row's path and header cache the job's own (name = full path). */
+void imap_search_setup(struct imap_session *s, struct imap_search *search);
+void imap_search_own_saved(struct imap_search *search);
+struct store_msg;
+struct store_mailbox;
+void imap_search_row_copy(struct store_mailbox *mb, const struct store_msg *m,
+			  struct store_msg *dst);
+
 #endif

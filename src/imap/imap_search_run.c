@@ -62,7 +62,7 @@ static void hcache_store(struct store_mailbox *mb, struct hcache_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static void setup(struct imap_session *s, struct imap_search *search)
+void imap_search_setup(struct imap_session *s, struct imap_search *search)
 {
 	struct store_view *v = s->view;
 	search->count = v->count;
@@ -71,6 +71,30 @@ static void setup(struct imap_session *s, struct imap_search *search)
 	search->saved = s->searchres;
 	search->n_saved = s->n_searchres;
 	imap_search_prepare(search);
+}
+
+void imap_search_own_saved(struct imap_search *search)
+{
+	/* The saved result is read in the thread: a private copy. */
+	if (search->n_saved > 0 && !search->saved_owned) {
+		uint32_t *copy = x_calloc(search->n_saved, sizeof(uint32_t));
+		memcpy(copy, search->saved, search->n_saved * sizeof(uint32_t));
+		search->saved = copy;
+		search->saved_owned = true;
+	}
+}
+
+void imap_search_row_copy(struct store_mailbox *mb, const struct store_msg *m,
+			  struct store_msg *dst)
+{
+	*dst = *m;
+	dst->name = store_msg_path(mb, m->name);
+	dst->headers = NULL;
+	if (m->headers != NULL) {
+		char *h = x_malloc(m->headers_len + 1);
+		memcpy(h, m->headers, m->headers_len);
+		dst->headers = h;
+	}
 }
 
 /* Growing UID result with the highest modseq. */
@@ -104,7 +128,7 @@ int imap_search_run(struct imap_session *s, struct imap_search *search, uint32_t
 		    size_t *n_r, uint64_t *modseq_r)
 {
 	struct store_view *v = s->view;
-	setup(s, search);
+	imap_search_setup(s, search);
 	*uids_r = NULL;
 	*n_r = 0;
 	*modseq_r = 0;
@@ -324,7 +348,7 @@ int imap_search_start(struct imap_session *s, struct imap_search *search,
 	job->search = search;
 	job->cb = cb;
 	job->ctx = ctx;
-	setup(s, search);
+	imap_search_setup(s, search);
 	strv_init(&job->keywords);
 	strv_copy(&job->keywords, store_mailbox_keywords(v->mb));
 	enum imap_search_reads reads = imap_search_reads(search);
@@ -353,13 +377,7 @@ int imap_search_start(struct imap_session *s, struct imap_search *search,
 				continue;
 			}
 			struct search_row *r = row_add(job);
-			r->m = m;
-			r->m.name = store_msg_path(v->mb, m.name);
-			if (m.headers != NULL) {
-				char *h = x_malloc(m.headers_len + 1);
-				memcpy(h, m.headers, m.headers_len);
-				r->m.headers = h;
-			}
+			imap_search_row_copy(v->mb, &m, &r->m);
 			r->name = x_strdup(m.name);
 			r->msn = i + 1;
 			r->recent = recent;
@@ -377,13 +395,7 @@ int imap_search_start(struct imap_session *s, struct imap_search *search,
 		job_free(job);
 		return ret < 0 ? -1 : 0;
 	}
-	/* The saved result is read in the thread: keep a private copy. */
-	if (search->n_saved > 0) {
-		uint32_t *copy = x_calloc(search->n_saved, sizeof(uint32_t));
-		memcpy(copy, search->saved, search->n_saved * sizeof(uint32_t));
-		search->saved = copy;
-		search->saved_owned = true;
-	}
+	imap_search_own_saved(search);
 	job->work.data = job;
 	if (uv_queue_work(s->server->loop, &job->work, job_work, job_done) != 0)
 		log_fatal("uv_queue_work failed");

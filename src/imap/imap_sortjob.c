@@ -228,12 +228,7 @@ int imap_sortjob_start(struct imap_cmd *cmd, struct imap_search *search, unsigne
 	strv_init(&job->cur_names);
 	job->cur_dir = store_msg_path(v->mb, "");
 	job->cur_dir[strlen(job->cur_dir) - 1] = '\0';	/* ".../cur" */
-	search->count = v->count;
-	search->max_uid = v->count > 0 ? v->uids[v->count - 1] : 0;
-	search->now = time(NULL);
-	search->saved = s->searchres;
-	search->n_saved = s->n_searchres;
-	imap_search_prepare(search);
+	imap_search_setup(s, search);
 	strv_copy(&job->keywords, store_mailbox_keywords(v->mb));
 	enum imap_search_reads reads = imap_search_reads(search);
 	bool files = false;
@@ -263,14 +258,7 @@ int imap_sortjob_start(struct imap_cmd *cmd, struct imap_search *search, unsigne
 					continue;
 			}
 			struct sort_row *r = row_add(job);
-			r->m = m;
-			r->m.name = store_msg_path(v->mb, m.name);
-			r->m.headers = NULL;
-			if (m.headers != NULL) {
-				char *h = x_malloc(m.headers_len + 1);
-				memcpy(h, m.headers, m.headers_len);
-				r->m.headers = h;
-			}
+			imap_search_row_copy(v->mb, &m, &r->m);
 			r->msn = i + 1;
 			r->recent = recent;
 			r->evaluated = evaluated;
@@ -289,13 +277,7 @@ int imap_sortjob_start(struct imap_cmd *cmd, struct imap_search *search, unsigne
 		job_free(job);
 		return 0;
 	}
-	/* The saved result is read in the thread: a private copy. */
-	if (search->n_saved > 0) {
-		uint32_t *copy = x_calloc(search->n_saved, sizeof(uint32_t));
-		memcpy(copy, search->saved, search->n_saved * sizeof(uint32_t));
-		search->saved = copy;
-		search->saved_owned = true;
-	}
+	imap_search_own_saved(search);
 	job->work.data = job;
 	if (uv_queue_work(s->server->loop, &job->work, job_work, job_done) != 0)
 		log_fatal("uv_queue_work failed");
