@@ -171,6 +171,16 @@ class Server:
                              capture_output=True, text=True).stdout
         return [self.proc.pid] + [int(x) for x in out.split()]
 
+    def imaps(self, user, password):
+        """An imaplib client logged in over IMAPS (certificate checked,
+        not the name: tests reach the server by address)."""
+        import imaplib
+        ctx = ssl.create_default_context(cafile=self.cert)
+        ctx.check_hostname = False
+        m = imaplib.IMAP4_SSL(self.host, self.ports["imaps"], ssl_context=ctx)
+        m.login(user, password)
+        return m
+
     def web_login(self, user, password, source="127.0.0.1"):
         """POST /api/login to the webmail from a browser at address source
         (any 127/8 address); the HTTP status."""

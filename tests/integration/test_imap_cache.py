@@ -4,9 +4,7 @@ across sessions, STORE, FETCH that sets \\Seen, EXPUNGE, keywords);
 header SEARCHes and BODY[HEADER.FIELDS] come from the header cache,
 filled by APPEND, by the background fill after SMTP delivery, or read
 from the file when the header is too long to cache."""
-import imaplib
 import re
-import ssl
 import time
 
 import pytest
@@ -15,11 +13,7 @@ USER, PW = "gil@example.test", "gil-pw"
 
 
 def login(server):
-    ctx = ssl.create_default_context(cafile=server.cert)
-    ctx.check_hostname = False
-    m = imaplib.IMAP4_SSL(server.host, server.ports["imaps"], ssl_context=ctx)
-    m.login(USER, PW)
-    return m
+    return server.imaps(USER, PW)
 
 
 def flags_of(m):

@@ -1,9 +1,7 @@
 """Real IMAP clients against correu: mbsync (isync) two-way sync of
 several folders, and curl imap:// (STARTTLS) and imaps:// URLs."""
-import imaplib
 import os
 import shutil
-import ssl
 import subprocess
 
 import pytest
@@ -12,11 +10,7 @@ USER, PW = "gus@example.test", "gus-pw"
 
 
 def login(server):
-    ctx = ssl.create_default_context(cafile=server.cert)
-    ctx.check_hostname = False
-    m = imaplib.IMAP4_SSL(server.host, server.ports["imaps"], ssl_context=ctx)
-    m.login(USER, PW)
-    return m
+    return server.imaps(USER, PW)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import pwd
 import re
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import time
 

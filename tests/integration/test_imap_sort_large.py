@@ -6,10 +6,8 @@ stored, and again after another session renamed files by changing
 flags. Small mailboxes (done on the loop) are covered by
 test_imap_messages."""
 import email.utils
-import imaplib
 import os
 import re
-import ssl
 
 import pytest
 
@@ -18,11 +16,7 @@ N = 1300
 
 
 def login(server):
-    ctx = ssl.create_default_context(cafile=server.cert)
-    ctx.check_hostname = False
-    m = imaplib.IMAP4_SSL(server.host, server.ports["imaps"], ssl_context=ctx)
-    m.login(USER, PW)
-    return m
+    return server.imaps(USER, PW)
 
 
 def message(i):
