@@ -519,51 +519,14 @@ static void check_reachable(const struct config *cfg)
 
 static int bind_socket(const struct config *cfg, const char **error_r)
 {
+	/* Every local user must reach it: 0755 directory (mkdir_p honours
+	 * the umask), 0666 socket. */
 	char *dir = queue_pickup_dir(cfg);
-	char *path = queue_pickup_path(cfg);
-	struct sockaddr_un sun;
-	socklen_t len;
-	int dfd = -1, fd = -1;
-	if (mkdir_p(dir, 0755) < 0) {
-		*error_r = "cannot create data_dir/public";
-		goto fail;
-	}
-	/* Every local user must reach the socket; mkdir_p honours umask. */
-	if (chmod(dir, 0755) < 0)
+	if (mkdir_p(dir, 0755) == 0 && chmod(dir, 0755) < 0)
 		log_warn("chmod %s: %s", dir, strerror(errno));
-	if (queue_ctl_sockaddr(path, &sun, &len, &dfd) < 0) {
-		*error_r = "pickup socket path too long";
-		goto fail;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*error_r = "cannot create a Unix socket";
-		goto fail;
-	}
-	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, len) < 0) {
-		*error_r = "cannot bind data_dir/public/pickup";
-		goto fail;
-	}
-	if (chmod(path, 0666) < 0) {
-		*error_r = "cannot make data_dir/public/pickup public";
-		goto fail;
-	}
-	if (dfd >= 0)
-		close(dfd);
+	int fd = queue_ctl_bind(dir, 0755, "pickup", SOCK_STREAM, 0666, error_r);
 	free(dir);
-	free(path);
 	return fd;
-fail:;
-	int saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	free(dir);
-	free(path);
-	errno = saved;
-	return -1;
 }
 
 static void server_closed(uv_handle_t *h)

@@ -134,46 +134,59 @@ int queue_ctl_request(const struct config *cfg, const char *msg, unsigned timeou
 	return 0;
 }
 
-int queue_ctl_listen(const struct config *cfg, const char **error_r)
+int queue_ctl_bind(const char *dir, mode_t dir_mode, const char *name, int type,
+		   mode_t sock_mode, const char **error_r)
 {
-	char *path = queue_ctl_path(cfg);
-	char *dir = x_asprintf("%s/run", cfg->data_dir);
+	char *path = x_asprintf("%s/%s", dir, name);
 	struct sockaddr_un sun;
 	socklen_t len;
 	int dfd = -1, fd = -1;
-	if (mkdir_p(dir, 0750) < 0) {
-		*error_r = "cannot create data_dir/run";
+	if (mkdir_p(dir, dir_mode) < 0) {
+		*error_r = "cannot create the socket's directory";
 		goto fail;
 	}
 	if (queue_ctl_sockaddr(path, &sun, &len, &dfd) < 0) {
 		*error_r = "socket path too long";
 		goto fail;
 	}
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*error_r = "cannot create a Unix socket";
 		goto fail;
 	}
 	(void)unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, len) < 0) {
-		*error_r = "cannot bind data_dir/run/queue.sock";
+		*error_r = "cannot bind the Unix socket";
 		goto fail;
 	}
-	/* Workers run as the same user; nobody else may talk to it. */
-	(void)chmod(path, 0660);
-	int rcvbuf = 1 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (chmod(path, sock_mode) < 0) {
+		*error_r = "cannot set the Unix socket's mode";
+		goto fail;
+	}
 	if (dfd >= 0)
 		close(dfd);
 	free(path);
-	free(dir);
 	return fd;
-fail:
+fail:;
+	int saved = errno;
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
 	free(path);
-	free(dir);
+	errno = saved;
 	return -1;
+}
+
+int queue_ctl_listen(const struct config *cfg, const char **error_r)
+{
+	char *dir = x_asprintf("%s/run", cfg->data_dir);
+	/* Workers run as the same user; nobody else may talk to it. */
+	int fd = queue_ctl_bind(dir, 0750, "queue.sock", SOCK_DGRAM, 0660, error_r);
+	free(dir);
+	if (fd >= 0) {
+		int rcvbuf = 1 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
+	return fd;
 }

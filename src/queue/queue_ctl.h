@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include "cfg.h"
 
@@ -23,6 +24,13 @@ char *queue_ctl_path(const struct config *cfg);
  * the caller closes after use (else *dirfd_r is -1). */
 int queue_ctl_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len_r,
 		       int *dirfd_r);
+
+/* A non-blocking Unix socket of type (SOCK_DGRAM, SOCK_STREAM) bound at
+ * dir/name, dir made if missing (mode dir_mode, less the umask) and the
+ * socket given sock_mode; any old socket there replaced. The fd, or -1
+ * with *error_r and errno. Used by the control and pickup sockets. */
+int queue_ctl_bind(const char *dir, mode_t dir_mode, const char *name, int type,
+		   mode_t sock_mode, const char **error_r);
 
 /* Sends one message without waiting for a reply (blocks at most a
  * second when the queue process is slow). Returns -1 when the queue
