@@ -17,24 +17,9 @@
 #include "store_quota.h"
 #include "fsutil.h"
 
-static char root[256];
-static char maildir[300];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(root, "/tmp/correu-test-quota-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	snprintf(maildir, sizeof(maildir), "%s/mail/example.org/bob", root);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	remove_tree(root);
-	return 0;
-}
+#define FIXTURE_NAME "quota"
+#define FIXTURE_USER "bob"
+#include "store_fixture.h"
 
 /* Delivers a message of size bytes as SMTP does (hard link into new/). */
 static void deliver(size_t size)

@@ -17,24 +17,9 @@
 #include "store_rebuild.h"
 #include "fsutil.h"
 
-static char root[256];
-static char maildir[300];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(root, "/tmp/correu-test-store-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	snprintf(maildir, sizeof(maildir), "%s/mail/example.org/alice", root);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	remove_tree(root);
-	return 0;
-}
+#define FIXTURE_NAME "store"
+#define FIXTURE_USER "alice"
+#include "store_fixture.h"
 
 static struct store_user *open_user(void)
 {
