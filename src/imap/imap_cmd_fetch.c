@@ -532,12 +532,12 @@ static enum imap_cmd_result fetch_view_continue(struct imap_cmd *cmd)
 			}
 			struct buf *o = &st->out;
 			buf_append_str(o, "* ");
-			imap_append_u32(o, st->view_pos + 1);
+			buf_append_u32(o, st->view_pos + 1);
 			buf_append_str(o, " FETCH (");
 			bool space = false;
 			if (cmd->uid && !st->f.has_uid) {
 				buf_append_str(o, "UID ");
-				imap_append_u32(o, uid);
+				buf_append_u32(o, uid);
 				space = true;
 			}
 			for (size_t i = 0; i < st->f.n; i++) {
@@ -546,7 +546,7 @@ static enum imap_cmd_result fetch_view_continue(struct imap_cmd *cmd)
 				space = true;
 				if (st->f.items[i].kind == IMAP_FETCH_UID) {
 					buf_append_str(o, "UID ");
-					imap_append_u32(o, uid);
+					buf_append_u32(o, uid);
 				} else {
 					buf_append_str(o, "FLAGS ");
 					imap_append_flags(s, o, vf & STORE_FLAGS_ALL, keywords,

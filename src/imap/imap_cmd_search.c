@@ -98,7 +98,7 @@ static enum imap_cmd_result search_reply(struct imap_cmd *cmd, int r, uint32_t *
 		buf_append_str(&b, "* SEARCH");
 		for (size_t i = 0; i < n; i++) {
 			buf_append_char(&b, ' ');
-			imap_append_u32(&b, nums[i]);
+			buf_append_u32(&b, nums[i]);
 		}
 		if (c->uses_modseq && n > 0)
 			buf_appendf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);

@@ -58,7 +58,7 @@ static void sort_write(struct imap_sortmsg *msgs, size_t n, const void *arg, str
 	buf_append_str(out, "* SORT");
 	for (size_t i = 0; i < n; i++) {
 		buf_append_char(out, ' ');
-		imap_append_u32(out, sa->uid ? msgs[i].uid : msgs[i].msn);
+		buf_append_u32(out, sa->uid ? msgs[i].uid : msgs[i].msn);
 	}
 	buf_append_str(out, "\r\n");
 }

@@ -126,20 +126,6 @@ uint64_t imap_seqset_count(const struct imap_seqset *set)
 	return total;
 }
 
-static void put_u32(struct buf *out, uint32_t v)
-{
-	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	char *w = buf_reserve(out, n);
-	for (size_t i = 0; i < n; i++)
-		w[i] = tmp[n - 1 - i];
-	buf_commit(out, n);
-}
-
 void imap_seqset_write(struct buf *out, const uint32_t *nums, size_t n)
 {
 	for (size_t i = 0; i < n;) {
@@ -148,10 +134,10 @@ void imap_seqset_write(struct buf *out, const uint32_t *nums, size_t n)
 			j++;
 		if (i > 0)
 			buf_append_char(out, ',');
-		put_u32(out, nums[i]);
+		buf_append_u32(out, nums[i]);
 		if (j != i) {
 			buf_append_char(out, ':');
-			put_u32(out, nums[j]);
+			buf_append_u32(out, nums[j]);
 		}
 		i = j + 1;
 	}

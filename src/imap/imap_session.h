@@ -193,8 +193,6 @@ char *imap_cmd_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg);
  * BAD sent if invalid. Keywords point into the arguments. */
 int imap_cmd_parse_flags(struct imap_cmd *cmd, const struct imap_arg *list, size_t n,
 			 uint32_t *flags_r, const char ***keywords_r, size_t *n_keywords_r);
-/* Appends a number in decimal (no printf: big responses). */
-void imap_append_u32(struct buf *out, uint32_t v);
 /* Appends "(\Seen $Label1 ...)" for flags, keywords and \Recent. */
 void imap_append_flags(struct imap_session *s, struct buf *out, uint32_t flags,
 		       uint64_t keywords, bool recent);

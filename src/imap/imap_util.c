@@ -221,20 +221,6 @@ int imap_cmd_parse_flags(struct imap_cmd *cmd, const struct imap_arg *list, size
 	return 0;
 }
 
-void imap_append_u32(struct buf *out, uint32_t v)
-{
-	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	char *w = buf_reserve(out, n);
-	for (size_t i = 0; i < n; i++)
-		w[i] = tmp[n - 1 - i];
-	buf_commit(out, n);
-}
-
 void imap_append_flags(struct imap_session *s, struct buf *out, uint32_t flags,
 		       uint64_t keywords, bool recent)
 {

@@ -65,6 +65,20 @@ void buf_append_char(struct buf *b, char c)
 	buf_append(b, &c, 1);
 }
 
+void buf_append_u32(struct buf *out, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	char *w = buf_reserve(out, n);
+	for (size_t i = 0; i < n; i++)
+		w[i] = tmp[n - 1 - i];
+	buf_commit(out, n);
+}
+
 void buf_vappendf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include "xalloc.h"
 
@@ -29,6 +30,8 @@ void buf_commit(struct buf *b, size_t n);
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
+/* Decimal digits of v, without printf (hot paths: FETCH, UID sets). */
+void buf_append_u32(struct buf *out, uint32_t v);
 void buf_appendf(struct buf *b, const char *fmt, ...) ATTR_FORMAT(2, 3);
 void buf_vappendf(struct buf *b, const char *fmt, va_list ap) ATTR_FORMAT(2, 0);
 /* Removes n bytes from the front. */
