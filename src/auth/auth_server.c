@@ -188,18 +188,9 @@ static void on_sighup(uv_signal_t *sig, int signum)
 {
 	struct auth_server *srv = sig->data;
 	(void)signum;
-	struct config *cfg = cfg_new();
-	struct strv errors;
-	strv_init(&errors);
-	if (cfg_read(cfg, srv->base_cfg->path, &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			log_error("%s", errors.v[i]);
-		log_error("configuration not reloaded");
-		strv_free(&errors);
-		cfg_free(&cfg);
+	struct config *cfg = cfg_reload(srv->base_cfg->path, -1, false);
+	if (cfg == NULL)
 		return;
-	}
-	strv_free(&errors);
 	bool scheme_changed = strcmp(cfg->password_scheme, srv->cfg->password_scheme) != 0;
 	if (strcmp(cfg->data_dir, srv->base_cfg->data_dir) != 0)
 		log_warn("data_dir changed; restart to use it");

@@ -768,18 +768,9 @@ static void sighup_cb(uv_signal_t *s, int signum)
 {
 	(void)s;
 	(void)signum;
-	struct config *cfg = cfg_new();
-	struct strv errors;
-	strv_init(&errors);
-	if (cfg_read(cfg, Q.cfg->path, &errors) < 0 || cfg_check(cfg, &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			log_error("reload: %s", errors.v[i]);
-		log_error("configuration not reloaded");
-		strv_free(&errors);
-		cfg_free(&cfg);
+	struct config *cfg = cfg_reload(Q.cfg->path, -1, true);
+	if (cfg == NULL)
 		return;
-	}
-	strv_free(&errors);
 	const char *error;
 	if (str_changed(cfg->dns_resolver, Q.cfg->dns_resolver) ||
 	    str_changed(cfg->dns_trust_anchor, Q.cfg->dns_trust_anchor)) {

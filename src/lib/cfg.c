@@ -345,3 +345,21 @@ int cfg_check(const struct config *cfg, struct strv *errors)
 						   cfg->path));
 	return errors->n > before ? -1 : 0;
 }
+
+struct config *cfg_reload(const char *path, int fd, bool check)
+{
+	struct config *cfg = cfg_new();
+	struct strv errors;
+	strv_init(&errors);
+	int r = fd >= 0 ? cfg_read_fd(cfg, path, fd, &errors) : cfg_read(cfg, path, &errors);
+	if (r == 0 && check)
+		r = cfg_check(cfg, &errors);
+	if (r < 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			log_error("reload: %s", errors.v[i]);
+		log_error("configuration not reloaded");
+		cfg_free(&cfg);
+	}
+	strv_free(&errors);
+	return cfg;
+}

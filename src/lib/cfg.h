@@ -119,6 +119,10 @@ int cfg_read(struct config *cfg, const char *path, struct strv *errors);
 int cfg_read_fd(struct config *cfg, const char *path, int fd, struct strv *errors);
 /* Checks cross-key constraints and that referenced files exist. */
 int cfg_check(const struct config *cfg, struct strv *errors);
+/* For a reload (SIGHUP) in a child process: reads path (from fd when
+ * fd >= 0), checks it too when check is set; on any problem logs each
+ * as "reload: ..." and "configuration not reloaded" and returns NULL. */
+struct config *cfg_reload(const char *path, int fd, bool check);
 /* Resolves p against the configuration directory; caller frees. */
 char *cfg_path(const struct config *cfg, const char *p);
 

@@ -234,18 +234,9 @@ static void apply(struct web *w, struct config *cfg, struct tls_server *tls)
 
 void web_reload_files(struct web *w)
 {
-	struct config *cfg = cfg_new();
-	struct strv errors;
-	strv_init(&errors);
-	if (cfg_read(cfg, w->cfg->path, &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			log_error("reload: %s", errors.v[i]);
-		log_error("configuration not reloaded");
-		strv_free(&errors);
-		cfg_free(&cfg);
+	struct config *cfg = cfg_reload(w->cfg->path, -1, false);
+	if (cfg == NULL)
 		return;
-	}
-	strv_free(&errors);
 	/* Standalone, we read the certificate files ourselves, as the web
 	 * user: a key only root may read stays the one of the start. */
 	int fds[MAX_FDS];
@@ -265,18 +256,13 @@ void web_reload_files(struct web *w)
  * then the TLS files'. */
 static void on_message(struct web *w, const int *fds, size_t n)
 {
-	struct config *cfg = cfg_new();
-	struct strv errors;
-	strv_init(&errors);
-	if (n < 3 || cfg_read_fd(cfg, w->cfg->path, fds[0], &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			log_error("reload: %s", errors.v[i]);
-		log_error("configuration not reloaded%s", n < 3 ? " (incomplete message)" : "");
-		strv_free(&errors);
-		cfg_free(&cfg);
+	if (n < 3) {
+		log_error("reload: incomplete message from the master; configuration not reloaded");
 		return;
 	}
-	strv_free(&errors);
+	struct config *cfg = cfg_reload(w->cfg->path, fds[0], false);
+	if (cfg == NULL)
+		return;
 	const char *error;
 	struct tls_server *tls = tls_server_new_fds(cfg, fds + 1, n - 1, &error);
 	if (tls == NULL) {
