@@ -205,6 +205,21 @@ int store_mailbox_state_read(const char *dir, uint32_t *uidvalidity_r, uint32_t 
  * rewritten in place: one sector-sized pwrite, no new inode per expunge. */
 #define STATE_RECORD 64
 
+/* Replaces path with data through a temporary file and a rename, not
+ * fsynced (the callers say why that is enough). Logs a failure. */
+static void replace_small_file(const char *path, const void *data, size_t len)
+{
+	char *tmp = x_asprintf("%s.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write_full(fd, data, len) < 0 || rename(tmp, path) < 0) {
+		log_warn("store: cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+}
+
 static void write_state(const char *dir, uint32_t uidvalidity, uint32_t uidnext,
 			const char *guid)
 {
@@ -224,15 +239,7 @@ static void write_state(const char *dir, uint32_t uidvalidity, uint32_t uidnext,
 		}
 		close(fd);
 	}
-	char *tmp = x_asprintf("%s.%d", p, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_full(fd, line, STATE_RECORD) < 0 || rename(tmp, p) < 0) {
-		log_warn("store: cannot write %s: %s", p, strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
+	replace_small_file(p, line, STATE_RECORD);
 	free(p);
 }
 
@@ -914,16 +921,7 @@ static void write_keywords_file(struct store_mailbox *mb)
 	for (size_t i = 0; i < mb->keywords.n && i < STORE_MAILDIR_KEYWORDS; i++)
 		buf_appendf(&b, "%zu %s\n", i, mb->keywords.v[i]);
 	char *p = x_asprintf("%s/" STORE_KEYWORDS_FILE, mb->path);
-	char *tmp = x_asprintf("%s.%d", p, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_full(fd, b.data != NULL ? b.data : "", b.len) < 0 ||
-	    rename(tmp, p) < 0) {
-		log_warn("store: cannot write %s: %s", p, strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
+	replace_small_file(p, b.data != NULL ? b.data : "", b.len);
 	free(p);
 	buf_free(&b);
 }
