@@ -22,9 +22,12 @@ UNBOUND = "/usr/sbin/unbound"
 
 
 def free_port(host="127.0.0.1"):
-    """A port free for both UDP and TCP on host."""
+    """A port free for both UDP and TCP on host, above every port a
+    server's port base can use (11000-31002, conftest.pick_port_base) and
+    below the ephemeral range: a resolver picked after a Relay's base
+    once took that instance's HTTP port."""
     for _ in range(200):
-        port = random.randrange(11000, 32000)
+        port = random.randrange(31100, 32700)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
                 u.bind((host, port))
